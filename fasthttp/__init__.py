@@ -1,0 +1,125 @@
+"""fasthttp: a fast, safe-by-default async HTTP client.
+
+Two faces on one engine: ``AsyncSession`` (imperative, like ``httpx.AsyncClient``)
+and ``FastHTTP`` (declarative: decorated routes sent concurrently by ``app.run()``).
+
+``import fasthttp`` stays light: aiohttp is imported when the first session
+opens, and the less common names below are loaded on first access.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from .config import Limits, SecurityConfig, Timeout
+from .exceptions import (
+    CircuitOpenError,
+    ConnectError,
+    ConnectTimeout,
+    DecodingError,
+    FastHTTPError,
+    HTTPStatusError,
+    InsecureRedirect,
+    InvalidURL,
+    MiddlewareError,
+    PoolTimeout,
+    ProtocolError,
+    ProxyError,
+    ReadError,
+    ReadTimeout,
+    RequestError,
+    ResponseTooLarge,
+    SecurityError,
+    SessionClosedError,
+    SessionError,
+    SessionNotOpenError,
+    SSRFBlocked,
+    StreamClosed,
+    StreamConsumed,
+    StreamError,
+    TimeoutException,
+    TLSError,
+    TooManyRedirects,
+    TransportError,
+    WriteError,
+    WriteTimeout,
+)
+from .middleware.base import BaseMiddleware
+from .models import Headers, Request
+from .response import Response
+from .session import AsyncSession
+
+if TYPE_CHECKING:
+    from .cookies import CookieJar, DummyCookieJar
+    from .middleware.cache import CacheMiddleware
+    from .transport.mock import MockTransport
+
+__version__ = "0.1.0"
+
+# name -> module that defines it, imported on first access (PEP 562).
+_LAZY = {
+    "CacheMiddleware": ".middleware.cache",
+    "CookieJar": ".cookies",
+    "DummyCookieJar": ".cookies",
+    "MockTransport": ".transport.mock",
+}
+
+__all__ = [
+    "AsyncSession",
+    "BaseMiddleware",
+    "CacheMiddleware",
+    "CircuitOpenError",
+    "ConnectError",
+    "ConnectTimeout",
+    "CookieJar",
+    "DecodingError",
+    "DummyCookieJar",
+    "FastHTTPError",
+    "HTTPStatusError",
+    "Headers",
+    "InsecureRedirect",
+    "InvalidURL",
+    "Limits",
+    "MiddlewareError",
+    "MockTransport",
+    "PoolTimeout",
+    "ProtocolError",
+    "ProxyError",
+    "ReadError",
+    "ReadTimeout",
+    "Request",
+    "RequestError",
+    "Response",
+    "ResponseTooLarge",
+    "SSRFBlocked",
+    "SecurityConfig",
+    "SecurityError",
+    "SessionClosedError",
+    "SessionError",
+    "SessionNotOpenError",
+    "StreamClosed",
+    "StreamConsumed",
+    "StreamError",
+    "TLSError",
+    "Timeout",
+    "TimeoutException",
+    "TooManyRedirects",
+    "TransportError",
+    "WriteError",
+    "WriteTimeout",
+    "__version__",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'fasthttp' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

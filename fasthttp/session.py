@@ -1,0 +1,563 @@
+"""AsyncSession: the engine. Every request, from either face, goes through ``send()``.
+
+Pipeline for one request (see DESIGN.md)::
+
+    build_request()  merge session defaults and per-call options, encode the body
+    send()           follow redirects; for every hop:
+      cookies          add the jar's cookies, store Set-Cookie afterwards
+      middleware       the chain composed once at open()
+      transport        aiohttp (HTTP/1.1) or httpx2 (HTTP/2)
+
+The verbs (``get()``, ``post()``, ..., ``request()``) keep the seed's contract:
+they return a Response, or None on an error or a 4xx/5xx status, logging one
+ERROR line that says why. ``raise_errors=True`` (session or call) raises instead.
+``send()`` is the low-level call: it returns the Response whatever its status and
+raises on transport errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import importlib.util
+import logging
+import warnings
+from collections.abc import Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Final
+
+from yarl import URL
+
+from .config import Limits, SecurityConfig, Timeout
+from .exceptions import (
+    InsecureRedirect,
+    InvalidURL,
+    RequestError,
+    SessionClosedError,
+    SessionNotOpenError,
+    StreamConsumed,
+    StreamError,
+    TooManyRedirects,
+)
+from .logging import install_console_handler, session_logger
+from .middleware.base import CallNext, compose, normalize_middleware
+from .models import Headers, HeadersInput, ParamsInput, Request, build_url, encode_body, join_url, to_url
+from .security.redact import mask_headers, mask_url
+from .tls import CertTypes, VerifyTypes, build_ssl_context
+from .transport.base import Transport, TransportOptions
+
+if TYPE_CHECKING:
+    from .cookies import CookieJar
+    from .models import FileTypes, RequestContent
+    from .response import Response
+
+__all__ = ["AsyncSession"]
+
+__version__ = "0.1.0"
+USER_AGENT: Final = f"fasthttp/{__version__}"
+
+_UNSET: Any = object()
+_CROSS_ORIGIN_DROP = ("authorization", "proxy-authorization", "cookie", "signature", "signature-input")
+_BODY_HEADERS = ("content-type", "content-length", "content-encoding", "transfer-encoding", "content-digest")
+
+log = session_logger
+debug_log = logging.getLogger("fasthttp.session.debug")
+
+
+def _origin(url: URL) -> tuple[str, str | None, int | None]:
+    return (url.scheme, url.host, url.port)
+
+
+class AsyncSession:
+    """An imperative HTTP client, like ``httpx.AsyncClient`` (see the README).
+
+    Use it as ``async with AsyncSession(...) as session:``, or call ``await
+    session.open()`` and ``await session.close()`` yourself.
+    """
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        headers: HeadersInput = None,
+        timeout: Timeout | float | None = 30.0,
+        http2: bool = False,
+        proxy: str | None = None,
+        security: SecurityConfig | bool = True,
+        middleware: Any = None,
+        cookie_jar: CookieJar | None = None,
+        debug: bool = False,
+        secret_key: bytes | None = None,
+        *,
+        raise_errors: bool = False,
+        params: ParamsInput = None,
+        cookies: Mapping[str, str] | None = None,
+        follow_redirects: bool = True,
+        max_redirects: int = 10,
+        limits: Limits | None = None,
+        verify: VerifyTypes = True,
+        cert: CertTypes = None,
+        transport: Transport | None = None,
+        default_encoding: str = "utf-8",
+    ) -> None:
+        self.base_url = to_url(base_url) if base_url else None
+        if self.base_url is not None and (self.base_url.query_string or self.base_url.fragment):
+            raise InvalidURL(
+                f"base_url={mask_url(base_url)!r} has a query or fragment; put query parameters in params= instead."
+            )
+        self.headers = Headers({"User-Agent": USER_AGENT})
+        if headers:
+            self.headers.update(Headers(headers))
+        self.timeout = Timeout.coerce(timeout)
+        self.http2 = bool(http2)
+        if self.http2 and transport is None:
+            missing = [name for name in ("h2", "httpx2") if importlib.util.find_spec(name) is None]
+            if missing:
+                raise ImportError(
+                    f"http2=True needs the {' and '.join(missing)} package(s): "
+                    "pip install 'fasthttp-client[http2]'"
+                )
+        if proxy is not None and not isinstance(proxy, str):
+            raise TypeError(f"proxy= must be a URL string like 'http://127.0.0.1:3128'; got {type(proxy).__name__}.")
+        if proxy is not None:
+            to_url(proxy)
+        self.proxy = proxy
+        self.security = SecurityConfig.coerce(security)
+        self.middleware = normalize_middleware(middleware)
+        self.cookie_jar = cookie_jar
+        self.debug = bool(debug)
+        self.secret_key = secret_key
+        self.raise_errors = bool(raise_errors)
+        self.params = params
+        self.cookies: dict[str, str] = dict(cookies or {})
+        self.follow_redirects = bool(follow_redirects)
+        if isinstance(max_redirects, bool) or not isinstance(max_redirects, int) or max_redirects < 0:
+            raise ValueError(f"max_redirects={max_redirects!r} must be a whole number >= 0.")
+        self.max_redirects = max_redirects
+        self.limits = limits if limits is not None else Limits()
+        self.verify = verify
+        self.cert = cert
+        self.default_encoding = default_encoding
+        self._transport: Transport | None = transport
+        self._own_transport = transport is None
+        self._handler: CallNext | None = None
+        self._state = "new"
+        self._log_debug = False
+        self._debug_log = log
+        self._url_cache: dict[str, URL] = {}
+
+    # -- lifecycle --------------------------------------------------------------
+    async def open(self) -> AsyncSession:
+        """Create the connection pool. Called by ``async with``; safe to call twice."""
+        if self._state == "open":
+            return self
+        if self._state == "closed":
+            raise SessionClosedError(
+                "This AsyncSession was closed and cannot be reopened; create a new AsyncSession."
+            )
+        if self._transport is None:
+            self._transport = self._build_transport()
+        self._handler = compose(self.middleware, self._transport.handle)
+        if self.debug:
+            # A child logger of its own, so debug=True on one session does not turn on
+            # DEBUG lines for every other session in the process.
+            install_console_handler(logging.DEBUG)
+            debug_log.setLevel(logging.DEBUG)
+            self._debug_log = debug_log
+        self._log_debug = self._debug_log.isEnabledFor(logging.DEBUG)
+        self._state = "open"
+        return self
+
+    def _build_transport(self) -> Transport:
+        options = TransportOptions(
+            limits=self.limits,
+            ssl_context=build_ssl_context(self.verify, self.cert, http2=self.http2),
+            proxy=self.proxy,
+            security=self.security,
+            default_encoding=self.default_encoding,
+        )
+        if self.http2:
+            from .transport.http2 import HTTP2Transport
+
+            return HTTP2Transport(options)
+        from .transport.aiohttp import AiohttpTransport
+
+        return AiohttpTransport(options)
+
+    async def close(self) -> None:
+        """Close every connection. The session cannot be used afterwards; closing twice is fine."""
+        if self._state == "closed":
+            return
+        self._state = "closed"
+        transport, self._transport = self._transport, None
+        self._handler = None
+        if transport is not None and self._own_transport:
+            await transport.aclose()
+
+    aclose = close
+
+    @property
+    def is_closed(self) -> bool:
+        return self._state == "closed"
+
+    async def __aenter__(self) -> AsyncSession:
+        return await self.open()
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    def __del__(self, _warn: Any = warnings.warn) -> None:
+        if getattr(self, "_state", None) == "open":
+            _warn(
+                f"{self!r} was garbage-collected while open: use 'async with AsyncSession(...)' "
+                "or call 'await session.close()'.",
+                ResourceWarning,
+                source=self,
+                stacklevel=2,
+            )
+
+    def __repr__(self) -> str:
+        base = f" base_url={mask_url(self.base_url)!r}" if self.base_url is not None else ""
+        return f"<AsyncSession{base} [{self._state}]>"
+
+    def _ensure_open(self) -> CallNext:
+        handler = self._handler
+        if handler is None:
+            if self._state == "closed":
+                raise SessionClosedError(
+                    "This AsyncSession is closed: requests must be made inside its 'async with' block "
+                    "(or before 'await session.close()'). Create a new AsyncSession."
+                )
+            raise SessionNotOpenError(
+                "This AsyncSession is not open yet: use 'async with AsyncSession(...) as session:' "
+                "or call 'await session.open()' before making requests."
+            )
+        return handler
+
+    # -- building requests ----------------------------------------------------------
+    def _resolve(self, url: str | URL) -> URL:
+        if isinstance(url, str):
+            cached = self._url_cache.get(url)
+            if cached is not None:
+                return cached
+            resolved = join_url(self.base_url, url)
+            if len(self._url_cache) < 1024:
+                self._url_cache[url] = resolved
+            return resolved
+        return join_url(self.base_url, url)
+
+    def build_request(
+        self,
+        method: str,
+        url: str | URL,
+        *,
+        params: ParamsInput = None,
+        headers: HeadersInput = None,
+        cookies: Mapping[str, str] | None = None,
+        content: RequestContent | None = None,
+        data: Mapping[str, Any] | bytes | str | None = None,
+        files: Mapping[str, FileTypes] | None = None,
+        json: Any = None,
+        timeout: Timeout | float | None = _UNSET,
+    ) -> Request:
+        """Build the Request a call would send, with the session's defaults merged in."""
+        if not isinstance(method, str) or not method:
+            raise TypeError(f"method must be an HTTP method name like 'GET'; got {method!r}.")
+        full = self._resolve(url)
+        if self.params:
+            full = build_url(full, self.params)
+        if params:
+            full = build_url(full, params)
+        merged = Headers(self.headers)
+        if headers:
+            merged.update(headers if isinstance(headers, Headers) else Headers(headers))
+        if full.user is not None:
+            if "authorization" not in merged:
+                token = f"{full.user}:{full.password or ''}".encode()
+                merged["Authorization"] = "Basic " + base64.b64encode(token).decode()
+            full = full.with_user(None)
+        if content is not None or data is not None or json is not None or files:
+            body, content_type = encode_body(content=content, data=data, files=files, json=json)
+            if content_type is not None and "content-type" not in merged:
+                merged["Content-Type"] = content_type
+        else:
+            body = None
+        if cookies or self.cookies:
+            jar_cookies = {**self.cookies, **(cookies or {})}
+            pairs = "; ".join(f"{k}={v}" for k, v in jar_cookies.items())
+            existing = merged.get("cookie")
+            merged["Cookie"] = f"{existing}; {pairs}" if existing else pairs
+        return Request(
+            method,
+            full,
+            headers=merged,
+            content=body,
+            timeout=self.timeout if timeout is _UNSET else Timeout.coerce(timeout),
+        )
+
+    # -- sending ------------------------------------------------------------------------
+    async def send(
+        self, request: Request, *, follow_redirects: bool | None = None
+    ) -> Response:
+        """Send a built request through the whole pipeline; return the final Response,
+        whatever its status. Raises RequestError (and subclasses) on failure."""
+        handler = self._ensure_open()
+        if not isinstance(request.timeout, Timeout):
+            request.timeout = self.timeout if request.timeout is None else Timeout.coerce(request.timeout)
+        follow = self.follow_redirects if follow_redirects is None else follow_redirects
+        response = await self._send_hop(handler, request)
+        if not follow or not response.is_redirect:
+            return response
+        history: list[Response] = []
+        deadline = self._deadline(request.timeout)
+        while response.is_redirect:
+            if len(history) >= self.max_redirects:
+                raise TooManyRedirects(
+                    f"{request.method} {mask_url(history[0].url if history else request.url)} was redirected "
+                    f"more than {self.max_redirects} times. Raise max_redirects= or follow_redirects=False "
+                    "to inspect the redirect yourself.",
+                    request=request,
+                )
+            history.append(response)
+            request = self._redirect_request(request, response, deadline)
+            response = await self._send_hop(handler, request)
+        response.history = history
+        return response
+
+    async def _send_hop(self, handler: CallNext, request: Request) -> Response:
+        jar = self.cookie_jar
+        if jar is not None:
+            header = jar.cookie_header(str(request.url))
+            if header:
+                existing = request.headers.get("cookie")
+                request.headers["Cookie"] = f"{existing}; {header}" if existing else header
+        if self._log_debug:
+            self._debug_request(request)
+        response = await handler(request)
+        if jar is not None:
+            set_cookies = response.headers.getall("set-cookie", ())
+            if set_cookies:
+                jar.store(str(request.url), set_cookies)
+        if self._log_debug:
+            self._debug_response(request, response)
+        return response
+
+    @staticmethod
+    def _deadline(timeout: Timeout) -> float | None:
+        if timeout.total is None:
+            return None
+        return asyncio.get_running_loop().time() + timeout.total
+
+    def _redirect_request(self, request: Request, response: Response, deadline: float | None) -> Request:
+        """The next hop: RFC 9110 section 15.4 method rules, credentials dropped across origins."""
+        location = response.headers["location"]
+        try:
+            target = request.url.join(URL(location))
+        except (ValueError, TypeError):
+            raise InvalidURL(f"The redirect Location {location!r} is not a valid URL.", request=request) from None
+        if target.scheme not in ("http", "https") or not target.host:
+            raise InvalidURL(
+                f"Refusing to follow a redirect from {mask_url(request.url)} to {mask_url(target)}: "
+                "only http:// and https:// targets are followed.",
+                request=request,
+            )
+        if request.url.scheme == "https" and target.scheme == "http":
+            raise InsecureRedirect(
+                f"Refusing to follow a redirect from {mask_url(request.url)} to {mask_url(target)}: "
+                "it would downgrade https to http. Request the http:// URL yourself if you really mean it.",
+                request=request,
+            )
+        if target.fragment == "" and request.url.fragment:
+            target = target.with_fragment(request.url.fragment)
+        method = request.method
+        content = request.content
+        headers = request.headers.copy()
+        status = response.status_code
+        if (status == 303 and method != "HEAD") or (status in (301, 302) and method == "POST"):
+            method = "GET"
+            content = None
+            for name in _BODY_HEADERS:
+                headers.popall(name, None)
+        elif content is not None and not isinstance(content, bytes):
+            raise StreamConsumed(
+                f"Cannot follow the {status} redirect of {request.method} {mask_url(request.url)}: "
+                "its body was streamed and cannot be sent again. Send bytes, or follow_redirects=False."
+            )
+        if _origin(target) != _origin(request.url):
+            for name in _CROSS_ORIGIN_DROP:
+                headers.popall(name, None)
+            headers.popall("host", None)
+        else:
+            # The jar adds the right cookies for each hop; do not send the previous hop's twice.
+            if self.cookie_jar is not None:
+                headers.popall("cookie", None)
+        timeout = request.timeout
+        if deadline is not None and isinstance(timeout, Timeout):
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                from .exceptions import ReadTimeout
+
+                raise ReadTimeout(
+                    f"{request.method} {mask_url(request.url)} used its whole {timeout.total:g} s deadline "
+                    "while following redirects.",
+                    request=request,
+                )
+            timeout = Timeout(
+                total=remaining, connect=timeout.connect, read=timeout.read, write=timeout.write, pool=timeout.pool
+            )
+        return request.copy_with(method=method, url=target, headers=headers, content=content, timeout=timeout)
+
+    def _debug_request(self, request: Request) -> None:
+        content = request.content
+        size = "streamed" if content is not None and not isinstance(content, bytes) else len(content or b"")
+        self._debug_log.debug(
+            "→ %s %s headers=%s body=%s bytes",
+            request.method,
+            mask_url(request.url),
+            dict(mask_headers(request.headers.items())),
+            size,
+        )
+
+    def _debug_response(self, request: Request, response: Response) -> None:
+        self._debug_log.debug(
+            "← %s %s %d %s in %.2fms headers=%s body=%d bytes",
+            request.method,
+            mask_url(request.url),
+            response.status_code,
+            response.reason,
+            response.elapsed.total_seconds() * 1000,
+            dict(mask_headers(response.headers.items())),
+            len(response.content),
+        )
+
+    # -- the verbs (seed semantics: Response, or None on error) -----------------------------
+    async def request(
+        self,
+        method: str,
+        url: str | URL,
+        *,
+        params: ParamsInput = None,
+        headers: HeadersInput = None,
+        cookies: Mapping[str, str] | None = None,
+        content: RequestContent | None = None,
+        data: Mapping[str, Any] | bytes | str | None = None,
+        files: Mapping[str, FileTypes] | None = None,
+        json: Any = None,
+        timeout: Timeout | float | None = _UNSET,
+        follow_redirects: bool | None = None,
+        raise_errors: bool | None = None,
+    ) -> Response | None:
+        """Send one request. Returns the Response, or None (with one ERROR log line)
+        on an error or a 4xx/5xx status; with ``raise_errors=True`` it raises instead."""
+        request = self.build_request(
+            method, url, params=params, headers=headers, cookies=cookies, content=content,
+            data=data, files=files, json=json, timeout=timeout,
+        )
+        raising = self.raise_errors if raise_errors is None else raise_errors
+        try:
+            response = await self.send(request, follow_redirects=follow_redirects)
+        except (RequestError, StreamError) as exc:  # lifecycle misuse (SessionError) always raises
+            if raising:
+                raise
+            log.error("%s %s failed: %s", request.method, mask_url(request.url), _describe(exc))
+            return None
+        if response.status_code >= 400:
+            if raising:
+                response.raise_for_status()
+            log.error(
+                "%s %s returned %d %s", request.method, mask_url(response.url), response.status_code, response.reason
+            )
+            return None
+        return response
+
+    async def get(
+        self, url: str | URL, *, params: ParamsInput = None, headers: HeadersInput = None,
+        cookies: Mapping[str, str] | None = None, timeout: Timeout | float | None = _UNSET,
+        follow_redirects: bool | None = None, raise_errors: bool | None = None,
+    ) -> Response | None:
+        """GET ``url``; see ``request()``."""
+        return await self.request(
+            "GET", url, params=params, headers=headers, cookies=cookies, timeout=timeout,
+            follow_redirects=follow_redirects, raise_errors=raise_errors,
+        )
+
+    async def head(
+        self, url: str | URL, *, params: ParamsInput = None, headers: HeadersInput = None,
+        cookies: Mapping[str, str] | None = None, timeout: Timeout | float | None = _UNSET,
+        follow_redirects: bool | None = None, raise_errors: bool | None = None,
+    ) -> Response | None:
+        """HEAD ``url``; see ``request()``."""
+        return await self.request(
+            "HEAD", url, params=params, headers=headers, cookies=cookies, timeout=timeout,
+            follow_redirects=follow_redirects, raise_errors=raise_errors,
+        )
+
+    async def options(
+        self, url: str | URL, *, params: ParamsInput = None, headers: HeadersInput = None,
+        cookies: Mapping[str, str] | None = None, timeout: Timeout | float | None = _UNSET,
+        follow_redirects: bool | None = None, raise_errors: bool | None = None,
+    ) -> Response | None:
+        """OPTIONS ``url``; see ``request()``."""
+        return await self.request(
+            "OPTIONS", url, params=params, headers=headers, cookies=cookies, timeout=timeout,
+            follow_redirects=follow_redirects, raise_errors=raise_errors,
+        )
+
+    async def delete(
+        self, url: str | URL, *, params: ParamsInput = None, headers: HeadersInput = None,
+        cookies: Mapping[str, str] | None = None, content: RequestContent | None = None, json: Any = None,
+        timeout: Timeout | float | None = _UNSET, follow_redirects: bool | None = None,
+        raise_errors: bool | None = None,
+    ) -> Response | None:
+        """DELETE ``url``; see ``request()``."""
+        return await self.request(
+            "DELETE", url, params=params, headers=headers, cookies=cookies, content=content, json=json,
+            timeout=timeout, follow_redirects=follow_redirects, raise_errors=raise_errors,
+        )
+
+    async def post(
+        self, url: str | URL, *, params: ParamsInput = None, headers: HeadersInput = None,
+        cookies: Mapping[str, str] | None = None, content: RequestContent | None = None,
+        data: Mapping[str, Any] | bytes | str | None = None, files: Mapping[str, FileTypes] | None = None,
+        json: Any = None, timeout: Timeout | float | None = _UNSET, follow_redirects: bool | None = None,
+        raise_errors: bool | None = None,
+    ) -> Response | None:
+        """POST to ``url``; see ``request()``."""
+        return await self.request(
+            "POST", url, params=params, headers=headers, cookies=cookies, content=content, data=data,
+            files=files, json=json, timeout=timeout, follow_redirects=follow_redirects, raise_errors=raise_errors,
+        )
+
+    async def put(
+        self, url: str | URL, *, params: ParamsInput = None, headers: HeadersInput = None,
+        cookies: Mapping[str, str] | None = None, content: RequestContent | None = None,
+        data: Mapping[str, Any] | bytes | str | None = None, files: Mapping[str, FileTypes] | None = None,
+        json: Any = None, timeout: Timeout | float | None = _UNSET, follow_redirects: bool | None = None,
+        raise_errors: bool | None = None,
+    ) -> Response | None:
+        """PUT to ``url``; see ``request()``."""
+        return await self.request(
+            "PUT", url, params=params, headers=headers, cookies=cookies, content=content, data=data,
+            files=files, json=json, timeout=timeout, follow_redirects=follow_redirects, raise_errors=raise_errors,
+        )
+
+    async def patch(
+        self, url: str | URL, *, params: ParamsInput = None, headers: HeadersInput = None,
+        cookies: Mapping[str, str] | None = None, content: RequestContent | None = None,
+        data: Mapping[str, Any] | bytes | str | None = None, files: Mapping[str, FileTypes] | None = None,
+        json: Any = None, timeout: Timeout | float | None = _UNSET, follow_redirects: bool | None = None,
+        raise_errors: bool | None = None,
+    ) -> Response | None:
+        """PATCH ``url``; see ``request()``."""
+        return await self.request(
+            "PATCH", url, params=params, headers=headers, cookies=cookies, content=content, data=data,
+            files=files, json=json, timeout=timeout, follow_redirects=follow_redirects, raise_errors=raise_errors,
+        )
+
+
+def _describe(exc: Exception) -> str:
+    """The short cause for the ERROR line: the exception's own (masked) sentence."""
+    kind = type(exc).__name__
+    return f"{kind}: {exc}"
+

@@ -1,0 +1,287 @@
+"""The default HTTP/1.1 transport, on aiohttp's C parser and connection pool.
+
+aiohttp is imported when the first transport is built (``AsyncSession.open()``),
+not by ``import fasthttp``. aiohttp is configured for a client library, not for a
+script: no cookie jar (the session owns cookies), no redirects (the session
+follows them, so every hop passes the security checks), no environment proxies,
+one SSL context and one pool per session. Connection slots are handed out by our
+own ``SlotGate`` so that waiting for a slot ends in ``PoolTimeout``, not in a
+connect timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+from aiohttp import client_exceptions as aex
+
+from ..config import Timeout
+from ..exceptions import (
+    ConnectError,
+    ConnectTimeout,
+    DecodingError,
+    InvalidURL,
+    PoolTimeout,
+    ProtocolError,
+    ProxyError,
+    ReadError,
+    ReadTimeout,
+    RequestError,
+    ResponseTooLarge,
+    TLSError,
+    TransportError,
+)
+from ..response import Response
+from ..security.redact import mask_url
+from .base import TransportOptions
+from .gate import SlotGate
+
+if TYPE_CHECKING:
+    from ..models import Request
+
+__all__ = ["AiohttpTransport"]
+
+_READ_CHUNK = 64 * 1024
+
+
+class AiohttpTransport:
+    """HTTP/1.1 over aiohttp: one ``aiohttp.ClientSession`` and one pool per fasthttp session."""
+
+    def __init__(self, options: TransportOptions | None = None) -> None:
+        self._options = options or TransportOptions()
+        limits = self._options.limits
+        self._gate = SlotGate(limits.max_connections)
+        self._host_gates: dict[tuple[str, str | None, int | None], SlotGate] | None = (
+            {} if limits.max_per_host is not None else None
+        )
+        self._timeouts: dict[Timeout, aiohttp.ClientTimeout] = {}
+        security = self._options.security
+        self._max_body = security.max_body_size if security is not None and security.enabled else None
+        self._proxy = self._options.proxy
+        connector = aiohttp.TCPConnector(
+            limit=limits.max_connections,
+            limit_per_host=limits.max_per_host or 0,
+            ssl=self._options.ssl_context if self._options.ssl_context is not None else True,
+            keepalive_timeout=limits.keepalive_expiry,
+            enable_cleanup_closed=False,
+        )
+        self._client = aiohttp.ClientSession(
+            connector=connector,
+            cookie_jar=aiohttp.DummyCookieJar(),
+            timeout=aiohttp.ClientTimeout(total=None),
+            trust_env=False,
+            auto_decompress=True,
+            raise_for_status=False,
+        )
+
+    @property
+    def pool_free(self) -> int:
+        """Free connection slots (for tests and diagnostics)."""
+        return self._gate.free
+
+    def _client_timeout(self, timeout: Timeout, total: float | None) -> aiohttp.ClientTimeout:
+        if total is not timeout.total:
+            return aiohttp.ClientTimeout(total=total, sock_connect=timeout.connect, sock_read=timeout.read)
+        cached = self._timeouts.get(timeout)
+        if cached is None:
+            cached = aiohttp.ClientTimeout(total=total, sock_connect=timeout.connect, sock_read=timeout.read)
+            if len(self._timeouts) < 256:
+                self._timeouts[timeout] = cached
+        return cached
+
+    async def _acquire(self, request: Request, timeout: Timeout) -> tuple[float | None, SlotGate | None]:
+        """Take a global slot (and a per-host one); return the total deadline left."""
+        total = timeout.total
+        host_gate: SlotGate | None = None
+        if self._host_gates is not None:
+            url = request.url
+            key = (url.scheme, url.host, url.port)
+            host_gate = self._host_gates.get(key)
+            if host_gate is None:
+                host_gate = self._host_gates[key] = SlotGate(self._options.limits.max_per_host or 1)
+            if not host_gate.try_acquire():
+                total = await self._wait_slot(host_gate, request, timeout, total)
+        if not self._gate.try_acquire():
+            try:
+                total = await self._wait_slot(self._gate, request, timeout, total)
+            except BaseException:
+                if host_gate is not None:
+                    host_gate.release()
+                raise
+        return total, host_gate
+
+    async def _wait_slot(
+        self, gate: SlotGate, request: Request, timeout: Timeout, total: float | None
+    ) -> float | None:
+        limit = timeout.pool if timeout.pool is not None else total
+        if total is not None and limit is not None:
+            limit = min(limit, total)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        if not await gate.acquire(limit):
+            raise PoolTimeout(
+                f"No free connection for {request.method} {mask_url(request.url)} within {limit:g} s: "
+                f"all {gate.limit} connections are busy. Raise Limits(max_connections=...) "
+                "or the pool timeout, or send fewer requests at once.",
+                request=request,
+            )
+        if total is None:
+            return None
+        remaining = total - (loop.time() - started)
+        if remaining <= 0:
+            gate.release()
+            raise ReadTimeout(
+                f"{request.method} {mask_url(request.url)} used its whole {total:g} s deadline "
+                "waiting for a connection.",
+                request=request,
+            )
+        return remaining
+
+    async def handle(self, request: Request) -> Response:
+        timeout = request.timeout if isinstance(request.timeout, Timeout) else Timeout.coerce(request.timeout)
+        total, host_gate = await self._acquire(request, timeout)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        try:
+            try:
+                resp = await self._client.request(
+                    request.method,
+                    request.url,
+                    headers=request.headers,
+                    data=request.content,
+                    allow_redirects=False,
+                    timeout=self._client_timeout(timeout, total),
+                    proxy=self._proxy,
+                )
+                try:
+                    body = await self._read_body(resp, request)
+                finally:
+                    resp.release()
+            except aiohttp.ClientError as exc:
+                # `from None`: the engine's text may hold the unmasked URL (it stays in __context__).
+                raise _map_error(exc, request, timeout) from None
+            except asyncio.TimeoutError:
+                raise ReadTimeout(
+                    f"{request.method} {mask_url(request.url)} did not complete within its total deadline "
+                    f"of {timeout.total:g} s. Raise timeout= for slow endpoints.",
+                    request=request,
+                ) from None
+            except OSError as exc:
+                raise ReadError(
+                    f"{request.method} {mask_url(request.url)} failed: the connection broke ({exc.strerror or exc}).",
+                    request=request,
+                ) from None
+        finally:
+            self._gate.release()
+            if host_gate is not None:
+                host_gate.release()
+        version = resp.version
+        response = Response(
+            resp.status,
+            headers=resp.headers,
+            content=body,
+            reason=resp.reason,
+            http_version="HTTP/1.1" if version is None else f"HTTP/{version.major}.{version.minor}",
+            url=request.url,
+            request=request,
+            elapsed=loop.time() - started,
+            default_encoding=self._options.default_encoding,
+        )
+        return response
+
+    async def _read_body(self, resp: aiohttp.ClientResponse, request: Request) -> bytes:
+        cap = self._max_body
+        if cap is None:
+            return await resp.read()
+        length = resp.content_length
+        if length is not None and length > cap:
+            raise _too_large(request, cap, f"its Content-Length is {length} bytes")
+        if length is not None and "Content-Encoding" not in resp.headers:
+            return await resp.read()
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in resp.content.iter_chunked(_READ_CHUNK):
+            size += len(chunk)
+            if size > cap:
+                resp.close()  # do not drain the rest of an oversized body
+                raise _too_large(request, cap, "the decoded body grew past it")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+
+def _too_large(request: Request, cap: int, why: str) -> ResponseTooLarge:
+    return ResponseTooLarge(
+        f"Refusing the response to {request.method} {mask_url(request.url)}: {why}, over the "
+        f"{cap}-byte limit. Raise SecurityConfig(max_body_size=...) (None lifts it), or use "
+        "session.stream() for large downloads.",
+        request=request,
+    )
+
+
+def _map_error(exc: aiohttp.ClientError, request: Request, timeout: Timeout) -> RequestError:
+    """aiohttp's exception -> ours, with a sentence that says what happened."""
+    target = f"{request.method} {mask_url(request.url)}"
+    if isinstance(exc, aex.ConnectionTimeoutError):
+        limit = timeout.connect if timeout.connect is not None else timeout.total
+        return ConnectTimeout(f"Connecting for {target} took longer than {limit:g} s.", request=request)
+    if isinstance(exc, aex.SocketTimeoutError):
+        return ReadTimeout(
+            f"{target}: the server sent nothing for {timeout.read:g} s (read timeout).", request=request
+        )
+    if isinstance(exc, aex.ServerTimeoutError):
+        return ReadTimeout(f"{target} timed out waiting for the server.", request=request)
+    if isinstance(exc, aex.ClientConnectorCertificateError):
+        cert_error = exc.certificate_error
+        verify_code = getattr(cert_error, "verify_code", None)
+        kind = "hostname" if verify_code == 62 or "hostname" in str(cert_error).lower() else "certificate"
+        return TLSError(
+            f"TLS {kind} check failed for {target}: {getattr(cert_error, 'verify_message', cert_error)}. "
+            "Pass verify= a CA bundle that signs the server's certificate (verify=False disables checking).",
+            request=request,
+            kind=kind,
+        )
+    if isinstance(exc, (aex.ClientConnectorSSLError, aex.ClientSSLError)) or isinstance(
+        getattr(exc, "os_error", None), ssl.SSLError
+    ):
+        return TLSError(f"TLS handshake failed for {target}: {_reason(exc)}.", request=request, kind="protocol")
+    if isinstance(exc, aex.ClientProxyConnectionError):
+        return ProxyError(f"Could not connect to the proxy for {target}: {_reason(exc)}.", request=request)
+    if isinstance(exc, aex.ClientHttpProxyError):
+        return ProxyError(
+            f"The proxy refused {target} with status {exc.status} {exc.message}.", request=request
+        )
+    if isinstance(exc, aex.ClientConnectorDNSError):
+        return ConnectError(
+            f"Could not resolve the host of {target}: {_reason(exc)}. Check the host name.", request=request
+        )
+    if isinstance(exc, aex.ClientConnectorError):
+        return ConnectError(f"Could not connect for {target}: {_reason(exc)}.", request=request)
+    if isinstance(exc, aex.InvalidURL):
+        return InvalidURL(f"Invalid URL for {target}: {exc}.", request=request)
+    if isinstance(exc, aex.ServerDisconnectedError):
+        return ProtocolError(
+            f"{target}: the server closed the connection without sending a complete response.", request=request
+        )
+    if isinstance(exc, aex.ClientPayloadError):
+        text = str(exc)
+        if "decode" in text.lower() or "compress" in text.lower():
+            return DecodingError(f"{target}: the response body could not be decoded ({text}).", request=request)
+        return ProtocolError(f"{target}: the response body was malformed or cut short ({text}).", request=request)
+    if isinstance(exc, aex.ClientResponseError):
+        return ProtocolError(f"{target}: the server sent an invalid HTTP response ({exc.message}).", request=request)
+    if isinstance(exc, aex.ClientOSError):
+        return ReadError(f"{target}: the connection broke ({_reason(exc)}).", request=request)
+    return TransportError(f"{target} failed: {type(exc).__name__}: {exc}.", request=request)
+
+
+def _reason(exc: BaseException) -> str:
+    os_error: Any = getattr(exc, "os_error", None)
+    if os_error is not None:
+        return str(os_error.strerror or os_error)
+    return str(exc) or type(exc).__name__
