@@ -19,15 +19,17 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import importlib.util
 import logging
 import warnings
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypedDict, cast
 
 from yarl import URL
 
+from .auth import coerce_auth
 from .config import Limits, SecurityConfig, Timeout
 from .exceptions import (
     InsecureRedirect,
@@ -41,12 +43,17 @@ from .exceptions import (
 )
 from .logging import install_console_handler, session_logger
 from .middleware.base import CallNext, compose, normalize_middleware
+from .middleware.hooks import EventHooks, normalize_event_hooks
 from .models import Headers, HeadersInput, ParamsInput, Request, build_url, encode_body, join_url, to_url
 from .security.redact import mask_headers, mask_url
+from .streaming import StreamResponse
 from .tls import CertTypes, VerifyTypes, build_ssl_context
 from .transport.base import Transport, TransportOptions
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from .auth import Auth, AuthTypes
     from .cookies import CookieJar
     from .models import FileTypes, RequestContent
     from .response import Response
@@ -57,6 +64,9 @@ __version__ = "0.1.0"
 USER_AGENT: Final = f"fasthttp/{__version__}"
 
 _UNSET: Any = object()
+STREAM_EXTENSION: Final = "fasthttp.stream"
+AUTH_EXTENSION: Final = "fasthttp.auth"
+AUTH_ORIGIN_EXTENSION: Final = "fasthttp.auth_origin"
 _CROSS_ORIGIN_DROP = ("authorization", "proxy-authorization", "cookie", "signature", "signature-input")
 _BODY_HEADERS = ("content-type", "content-length", "content-encoding", "transfer-encoding", "content-digest")
 
@@ -66,6 +76,27 @@ debug_log = logging.getLogger("fasthttp.session.debug")
 
 def _origin(url: URL) -> tuple[str, str | None, int | None]:
     return (url.scheme, url.host, url.port)
+
+
+class BuildOptions(TypedDict, total=False):
+    """The keyword arguments of ``build_request()``."""
+
+    params: ParamsInput
+    headers: HeadersInput
+    cookies: Mapping[str, str] | None
+    content: RequestContent | None
+    data: Mapping[str, Any] | bytes | str | None
+    files: Mapping[str, FileTypes] | None
+    json: Any
+    timeout: Timeout | float | None
+
+
+class RequestOptions(BuildOptions, total=False):
+    """The keyword arguments of ``request()`` and the verbs."""
+
+    auth: AuthTypes
+    follow_redirects: bool | None
+    raise_errors: bool | None
 
 
 class AsyncSession:
@@ -98,6 +129,8 @@ class AsyncSession:
         cert: CertTypes = None,
         transport: Transport | None = None,
         default_encoding: str = "utf-8",
+        event_hooks: Mapping[str, Any] | None = None,
+        auth: AuthTypes = None,
     ) -> None:
         self.base_url = to_url(base_url) if base_url else None
         if self.base_url is not None and (self.base_url.query_string or self.base_url.fragment):
@@ -123,6 +156,8 @@ class AsyncSession:
         self.proxy = proxy
         self.security = SecurityConfig.coerce(security)
         self.middleware = normalize_middleware(middleware)
+        self.event_hooks = normalize_event_hooks(event_hooks)
+        self.auth = coerce_auth(auth)
         self.cookie_jar = cookie_jar
         self.debug = bool(debug)
         self.secret_key = secret_key
@@ -156,7 +191,10 @@ class AsyncSession:
             )
         if self._transport is None:
             self._transport = self._build_transport()
-        self._handler = compose(self.middleware, self._transport.handle)
+        layers = list(self.middleware)
+        if self.event_hooks["request"] or self.event_hooks["response"]:
+            layers.append(EventHooks(self.event_hooks))  # innermost: sees every hop and attempt
+        self._handler = compose(layers, self._dispatch)
         if self.debug:
             # A child logger of its own, so debug=True on one session does not turn on
             # DEBUG lines for every other session in the process.
@@ -166,6 +204,20 @@ class AsyncSession:
         self._log_debug = self._debug_log.isEnabledFor(logging.DEBUG)
         self._state = "open"
         return self
+
+    async def _dispatch(self, request: Request) -> Response:
+        """The end of the middleware chain: hand the request to the transport."""
+        transport = self._transport
+        if transport is None:
+            self._ensure_open()
+            raise SessionClosedError("This AsyncSession was closed while the request was in flight.")
+        if request.extensions.get(STREAM_EXTENSION):
+            handle_stream = getattr(transport, "handle_stream", None)
+            if handle_stream is None:
+                raise TypeError(f"The transport {type(transport).__name__} cannot stream responses.")
+            response: Response = await handle_stream(request)
+            return response
+        return await transport.handle(request)
 
     def _build_transport(self) -> Transport:
         options = TransportOptions(
@@ -298,14 +350,24 @@ class AsyncSession:
 
     # -- sending ------------------------------------------------------------------------
     async def send(
-        self, request: Request, *, follow_redirects: bool | None = None
+        self, request: Request, *, stream: bool = False, follow_redirects: bool | None = None
     ) -> Response:
         """Send a built request through the whole pipeline; return the final Response,
-        whatever its status. Raises RequestError (and subclasses) on failure."""
+        whatever its status. Raises RequestError (and subclasses) on failure.
+
+        With ``stream=True`` the response is a ``StreamResponse`` returned at the first
+        byte, its body unread: close it (``await resp.aclose()``), or use ``stream()``."""
         handler = self._ensure_open()
+        if stream:
+            request.extensions[STREAM_EXTENSION] = True
         if not isinstance(request.timeout, Timeout):
             request.timeout = self.timeout if request.timeout is None else Timeout.coerce(request.timeout)
         follow = self.follow_redirects if follow_redirects is None else follow_redirects
+        auth = request.extensions.get(AUTH_EXTENSION, self.auth)
+        if auth is not None:
+            # Credentials are bound to the first hop's origin: never sent elsewhere after a redirect.
+            request.extensions[AUTH_EXTENSION] = auth
+            request.extensions[AUTH_ORIGIN_EXTENSION] = _origin(request.url)
         response = await self._send_hop(handler, request)
         if not follow or not response.is_redirect:
             return response
@@ -320,6 +382,8 @@ class AsyncSession:
                     request=request,
                 )
             history.append(response)
+            if isinstance(response, StreamResponse):
+                await response.aclose()  # the redirect's own body is never needed
             request = self._redirect_request(request, response, deadline)
             response = await self._send_hop(handler, request)
         response.history = history
@@ -334,7 +398,11 @@ class AsyncSession:
                 request.headers["Cookie"] = f"{existing}; {header}" if existing else header
         if self._log_debug:
             self._debug_request(request)
-        response = await handler(request)
+        auth: Auth | None = request.extensions.get(AUTH_EXTENSION)
+        if auth is not None and request.extensions.get(AUTH_ORIGIN_EXTENSION) == _origin(request.url):
+            response = await auth(request, handler)
+        else:
+            response = await handler(request)
         if jar is not None:
             set_cookies = response.headers.getall("set-cookie", ())
             if set_cookies:
@@ -421,39 +489,67 @@ class AsyncSession:
 
     def _debug_response(self, request: Request, response: Response) -> None:
         self._debug_log.debug(
-            "← %s %s %d %s in %.2fms headers=%s body=%d bytes",
+            "← %s %s %d %s in %.2fms headers=%s body=%s bytes",
             request.method,
             mask_url(request.url),
             response.status_code,
             response.reason,
             response.elapsed.total_seconds() * 1000,
             dict(mask_headers(response.headers.items())),
-            len(response.content),
+            "streamed" if isinstance(response, StreamResponse) else len(response.content),
         )
 
-    # -- the verbs (seed semantics: Response, or None on error) -----------------------------
-    async def request(
+    @contextlib.asynccontextmanager
+    async def stream(
         self,
         method: str,
         url: str | URL,
         *,
-        params: ParamsInput = None,
         headers: HeadersInput = None,
-        cookies: Mapping[str, str] | None = None,
         content: RequestContent | None = None,
+        timeout: Timeout | float | None = _UNSET,
+        params: ParamsInput = None,
+        cookies: Mapping[str, str] | None = None,
         data: Mapping[str, Any] | bytes | str | None = None,
         files: Mapping[str, FileTypes] | None = None,
         json: Any = None,
-        timeout: Timeout | float | None = _UNSET,
         follow_redirects: bool | None = None,
-        raise_errors: bool | None = None,
-    ) -> Response | None:
-        """Send one request. Returns the Response, or None (with one ERROR log line)
-        on an error or a 4xx/5xx status; with ``raise_errors=True`` it raises instead."""
+    ) -> AsyncIterator[StreamResponse]:
+        """Send a request and yield the response at its first byte, the body unread.
+
+        ``timeout`` as a float is an inactivity timeout between reads (no total
+        deadline, so a slow but live stream is not cut); a ``Timeout`` is used as
+        given. Any status is yielded (check ``resp.status_code``); transport errors
+        raise. Leaving the block closes the stream: early exits close the
+        connection, a body read to its end returns it to the pool."""
+        stream_timeout = Timeout.for_stream(self.timeout if timeout is _UNSET else timeout)
         request = self.build_request(
             method, url, params=params, headers=headers, cookies=cookies, content=content,
-            data=data, files=files, json=json, timeout=timeout,
+            data=data, files=files, json=json, timeout=stream_timeout,
         )
+        response = await self.send(request, stream=True, follow_redirects=follow_redirects)
+        if not isinstance(response, StreamResponse):
+            # A middleware answered without the transport (a cached Response): wrap it.
+            response = StreamResponse.from_response(response)
+        try:
+            yield response
+        finally:
+            await response.aclose()
+
+    # -- the verbs (seed semantics: Response, or None on error) -----------------------------
+    async def request(self, method: str, url: str | URL, **options: Unpack[RequestOptions]) -> Response | None:
+        """Send one request. Returns the Response, or None (with one ERROR log line)
+        on an error or a 4xx/5xx status; with ``raise_errors=True`` it raises instead.
+
+        Options: ``params``, ``headers``, ``cookies``, one body argument (``json``,
+        ``data``, ``content``, ``files`` with ``data``), ``timeout``, ``auth``,
+        ``follow_redirects``, ``raise_errors``."""
+        raise_errors = options.pop("raise_errors", None)
+        follow_redirects = options.pop("follow_redirects", None)
+        auth = options.pop("auth", _UNSET)
+        request = self.build_request(method, url, **cast("BuildOptions", options))
+        if auth is not _UNSET:
+            request.extensions[AUTH_EXTENSION] = coerce_auth(auth)
         raising = self.raise_errors if raise_errors is None else raise_errors
         try:
             response = await self.send(request, follow_redirects=follow_redirects)
@@ -471,90 +567,33 @@ class AsyncSession:
             return None
         return response
 
-    async def get(
-        self, url: str | URL, *, params: ParamsInput = None, headers: HeadersInput = None,
-        cookies: Mapping[str, str] | None = None, timeout: Timeout | float | None = _UNSET,
-        follow_redirects: bool | None = None, raise_errors: bool | None = None,
-    ) -> Response | None:
-        """GET ``url``; see ``request()``."""
-        return await self.request(
-            "GET", url, params=params, headers=headers, cookies=cookies, timeout=timeout,
-            follow_redirects=follow_redirects, raise_errors=raise_errors,
-        )
+    async def get(self, url: str | URL, **options: Unpack[RequestOptions]) -> Response | None:
+        """GET ``url``; see ``request()`` for the options."""
+        return await self.request("GET", url, **options)
 
-    async def head(
-        self, url: str | URL, *, params: ParamsInput = None, headers: HeadersInput = None,
-        cookies: Mapping[str, str] | None = None, timeout: Timeout | float | None = _UNSET,
-        follow_redirects: bool | None = None, raise_errors: bool | None = None,
-    ) -> Response | None:
+    async def head(self, url: str | URL, **options: Unpack[RequestOptions]) -> Response | None:
         """HEAD ``url``; see ``request()``."""
-        return await self.request(
-            "HEAD", url, params=params, headers=headers, cookies=cookies, timeout=timeout,
-            follow_redirects=follow_redirects, raise_errors=raise_errors,
-        )
+        return await self.request("HEAD", url, **options)
 
-    async def options(
-        self, url: str | URL, *, params: ParamsInput = None, headers: HeadersInput = None,
-        cookies: Mapping[str, str] | None = None, timeout: Timeout | float | None = _UNSET,
-        follow_redirects: bool | None = None, raise_errors: bool | None = None,
-    ) -> Response | None:
+    async def options(self, url: str | URL, **options: Unpack[RequestOptions]) -> Response | None:
         """OPTIONS ``url``; see ``request()``."""
-        return await self.request(
-            "OPTIONS", url, params=params, headers=headers, cookies=cookies, timeout=timeout,
-            follow_redirects=follow_redirects, raise_errors=raise_errors,
-        )
+        return await self.request("OPTIONS", url, **options)
 
-    async def delete(
-        self, url: str | URL, *, params: ParamsInput = None, headers: HeadersInput = None,
-        cookies: Mapping[str, str] | None = None, content: RequestContent | None = None, json: Any = None,
-        timeout: Timeout | float | None = _UNSET, follow_redirects: bool | None = None,
-        raise_errors: bool | None = None,
-    ) -> Response | None:
+    async def delete(self, url: str | URL, **options: Unpack[RequestOptions]) -> Response | None:
         """DELETE ``url``; see ``request()``."""
-        return await self.request(
-            "DELETE", url, params=params, headers=headers, cookies=cookies, content=content, json=json,
-            timeout=timeout, follow_redirects=follow_redirects, raise_errors=raise_errors,
-        )
+        return await self.request("DELETE", url, **options)
 
-    async def post(
-        self, url: str | URL, *, params: ParamsInput = None, headers: HeadersInput = None,
-        cookies: Mapping[str, str] | None = None, content: RequestContent | None = None,
-        data: Mapping[str, Any] | bytes | str | None = None, files: Mapping[str, FileTypes] | None = None,
-        json: Any = None, timeout: Timeout | float | None = _UNSET, follow_redirects: bool | None = None,
-        raise_errors: bool | None = None,
-    ) -> Response | None:
+    async def post(self, url: str | URL, **options: Unpack[RequestOptions]) -> Response | None:
         """POST to ``url``; see ``request()``."""
-        return await self.request(
-            "POST", url, params=params, headers=headers, cookies=cookies, content=content, data=data,
-            files=files, json=json, timeout=timeout, follow_redirects=follow_redirects, raise_errors=raise_errors,
-        )
+        return await self.request("POST", url, **options)
 
-    async def put(
-        self, url: str | URL, *, params: ParamsInput = None, headers: HeadersInput = None,
-        cookies: Mapping[str, str] | None = None, content: RequestContent | None = None,
-        data: Mapping[str, Any] | bytes | str | None = None, files: Mapping[str, FileTypes] | None = None,
-        json: Any = None, timeout: Timeout | float | None = _UNSET, follow_redirects: bool | None = None,
-        raise_errors: bool | None = None,
-    ) -> Response | None:
+    async def put(self, url: str | URL, **options: Unpack[RequestOptions]) -> Response | None:
         """PUT to ``url``; see ``request()``."""
-        return await self.request(
-            "PUT", url, params=params, headers=headers, cookies=cookies, content=content, data=data,
-            files=files, json=json, timeout=timeout, follow_redirects=follow_redirects, raise_errors=raise_errors,
-        )
+        return await self.request("PUT", url, **options)
 
-    async def patch(
-        self, url: str | URL, *, params: ParamsInput = None, headers: HeadersInput = None,
-        cookies: Mapping[str, str] | None = None, content: RequestContent | None = None,
-        data: Mapping[str, Any] | bytes | str | None = None, files: Mapping[str, FileTypes] | None = None,
-        json: Any = None, timeout: Timeout | float | None = _UNSET, follow_redirects: bool | None = None,
-        raise_errors: bool | None = None,
-    ) -> Response | None:
+    async def patch(self, url: str | URL, **options: Unpack[RequestOptions]) -> Response | None:
         """PATCH ``url``; see ``request()``."""
-        return await self.request(
-            "PATCH", url, params=params, headers=headers, cookies=cookies, content=content, data=data,
-            files=files, json=json, timeout=timeout, follow_redirects=follow_redirects, raise_errors=raise_errors,
-        )
-
+        return await self.request("PATCH", url, **options)
 
 def _describe(exc: Exception) -> str:
     """The short cause for the ERROR line: the exception's own (masked) sentence."""

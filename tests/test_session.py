@@ -354,3 +354,67 @@ async def test_one_pool_is_reused(shared_server: LocalServer) -> None:
         transport: Any = session._transport
         connector = transport._client.connector
         assert sum(len(v) for v in connector._conns.values()) == 1
+
+
+async def test_event_hooks_see_every_request_and_response(server: LocalServer) -> None:
+    """Request hooks run before sending (and may add headers), response hooks after, sync or async."""
+    seen: list[str] = []
+
+    def on_request(request: Request) -> None:
+        seen.append(f"req {request.url.path}")
+        request.headers["X-Hooked"] = "yes"
+
+    async def on_response(response: Response) -> None:
+        seen.append(f"resp {response.status}")
+
+    async with AsyncSession(
+        base_url=server.url, event_hooks={"request": [on_request], "response": [on_response]}
+    ) as session:
+        await session.get("/redirect/1")
+    assert seen == ["req /redirect/1", "resp 302", "req /get", "resp 200"]
+    assert all(r.header("x-hooked") == "yes" for r in server.requests)
+
+
+async def test_event_hook_raising_fails_the_request(shared_server: LocalServer) -> None:
+    """A response hook calling raise_for_status turns a 404 into HTTPStatusError."""
+
+    def check(response: Response) -> None:
+        response.raise_for_status()
+
+    async with AsyncSession(base_url=shared_server.url, event_hooks={"response": [check]}) as session:
+        with pytest.raises(HTTPStatusError):
+            await session.send(session.build_request("GET", "/status/404"))
+
+
+def test_event_hooks_are_checked() -> None:
+    """Unknown hook kinds and non-callables are refused with a clear message."""
+    with pytest.raises(ValueError, match="unknown key 'before'"):
+        AsyncSession(event_hooks={"before": []})
+    with pytest.raises(TypeError, match="functions"):
+        AsyncSession(event_hooks={"request": ["nope"]})
+
+
+async def test_auth_tuple_is_basic_auth(shared_server: LocalServer) -> None:
+    """auth=(user, password) on the session or one call sends Basic credentials."""
+    async with AsyncSession(base_url=shared_server.url, auth=("ann", "pw")) as session:
+        assert _ok(await session.get("/basic-auth/ann/pw")).json()["authenticated"] is True
+        assert await session.get("/basic-auth/bob/x") is None
+        assert _ok(await session.get("/basic-auth/bob/x", auth=("bob", "x"))).status == 200
+
+
+async def test_auth_is_not_sent_to_another_origin_after_a_redirect(server: LocalServer) -> None:
+    """Credentials from auth= stay with the first origin when a redirect leaves it."""
+    from fasthttp.testing import serve
+
+    async with serve() as other, AsyncSession(base_url=server.url, auth=("ann", "pw")) as session:
+        await session.get(f"/redirect-to?url={other.url}/headers")
+        assert other.requests[-1].header("authorization") is None
+    assert server.requests[0].header("authorization") is not None
+
+
+def test_bad_auth_values_are_explained() -> None:
+    """auth= with a wrong shape names what it accepts."""
+    with pytest.raises(TypeError, match="username, password"):
+        AsyncSession(auth=("only-user",))  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="auth object"):
+        AsyncSession(auth=42)  # type: ignore[arg-type]

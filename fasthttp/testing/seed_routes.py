@@ -3,13 +3,18 @@
 - ``POST /auth/login`` -> ``{"token": ...}``; ``GET /protected/data`` needs ``Authorization: Bearer <that token>``;
 - ``POST /login`` sets a session cookie; ``GET /dashboard`` needs it (401 otherwise);
 - ``GET /data`` -> a small JSON document, cacheable for 60 s (the CacheMiddleware example);
-- ``GET /slow-endpoint`` -> answers after a short pause.
+- ``GET /slow-endpoint`` -> answers after a short pause;
+- ``POST /v1/chat/completions`` with ``"stream": true`` -> an OpenAI-style token stream
+  (``data: {...}`` lines, then ``data: [DONE]``), without: one JSON completion;
+- ``POST /stream`` -> the request body streamed back in small chunks;
+- ``GET /events`` -> a short Server-Sent Events stream.
 """
 
 from __future__ import annotations
 
 import asyncio
 
+import orjson
 from aiohttp import web
 
 __all__ = ["SEED_TOKEN", "seed_routes"]
@@ -50,6 +55,47 @@ async def _slow_endpoint(request: web.Request) -> web.StreamResponse:
     return web.json_response({"slow": True, "custom": request.headers.get("X-Custom")})
 
 
+_REPLY = ["Hello", "!", " How", " can", " I", " help", " you", " today", "?"]
+
+
+async def _chat_completions(request: web.Request) -> web.StreamResponse:
+    try:
+        payload = orjson.loads(await request.read())
+    except orjson.JSONDecodeError:
+        return web.json_response({"error": "body must be JSON"}, status=400)
+    if not payload.get("stream"):
+        message = {"role": "assistant", "content": "".join(_REPLY)}
+        return web.json_response({"object": "chat.completion", "choices": [{"index": 0, "message": message}]})
+    resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+    await resp.prepare(request)
+    for token in _REPLY:
+        chunk = {"object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {"content": token}}]}
+        await resp.write(b"data: " + orjson.dumps(chunk) + b"\n\n")
+    await resp.write(b"data: [DONE]\n\n")
+    await resp.write_eof()
+    return resp
+
+
+async def _stream_echo(request: web.Request) -> web.StreamResponse:
+    body = await request.read()
+    resp = web.StreamResponse(headers={"Content-Type": request.content_type or "application/octet-stream"})
+    await resp.prepare(request)
+    for start in range(0, len(body), 7):
+        await resp.write(body[start : start + 7])
+    await resp.write_eof()
+    return resp
+
+
+async def _events(request: web.Request) -> web.StreamResponse:
+    resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+    await resp.prepare(request)
+    authorized = request.headers.get("Authorization", "").startswith("Bearer ")
+    for n in range(3):
+        await resp.write(f"id: {n}\ndata: event {n} (authorized: {authorized})\n\n".encode())
+    await resp.write_eof()
+    return resp
+
+
 def seed_routes() -> list[web.RouteDef]:
     """The routes above, for ``create_app``."""
     return [
@@ -59,4 +105,7 @@ def seed_routes() -> list[web.RouteDef]:
         web.get("/dashboard", _dashboard),
         web.get("/data", _data),
         web.get("/slow-endpoint", _slow_endpoint),
+        web.post("/v1/chat/completions", _chat_completions),
+        web.post("/stream", _stream_echo),
+        web.get("/events", _events),
     ]

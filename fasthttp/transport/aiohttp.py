@@ -19,6 +19,7 @@ import aiohttp
 from aiohttp import client_exceptions as aex
 
 from ..config import Timeout
+from ..decoders import build_decoder
 from ..exceptions import (
     ConnectError,
     ConnectTimeout,
@@ -36,6 +37,7 @@ from ..exceptions import (
 )
 from ..response import Response
 from ..security.redact import mask_url
+from ..streaming import StreamResponse
 from .base import TransportOptions
 from .gate import SlotGate
 
@@ -140,46 +142,52 @@ class AiohttpTransport:
             )
         return remaining
 
+    async def _send(self, request: Request, timeout: Timeout, total: float | None) -> aiohttp.ClientResponse:
+        try:
+            return await self._client.request(
+                request.method,
+                request.url,
+                headers=request.headers,
+                data=request.content,
+                allow_redirects=False,
+                timeout=self._client_timeout(timeout, total),
+                proxy=self._proxy,
+                auto_decompress=False,  # fasthttp.decoders: bounded steps, at most 2 codings
+            )
+        except aiohttp.ClientError as exc:
+            # `from None`: the engine's text may hold the unmasked URL (it stays in __context__).
+            raise _map_error(exc, request, timeout) from None
+        except asyncio.TimeoutError:
+            raise _total_timeout(request, timeout) from None
+        except OSError as exc:
+            raise _broken(request, exc) from None
+
+    def _release_slots(self, host_gate: SlotGate | None) -> None:
+        self._gate.release()
+        if host_gate is not None:
+            host_gate.release()
+
     async def handle(self, request: Request) -> Response:
         timeout = request.timeout if isinstance(request.timeout, Timeout) else Timeout.coerce(request.timeout)
         total, host_gate = await self._acquire(request, timeout)
         loop = asyncio.get_running_loop()
         started = loop.time()
         try:
+            resp = await self._send(request, timeout, total)
             try:
-                resp = await self._client.request(
-                    request.method,
-                    request.url,
-                    headers=request.headers,
-                    data=request.content,
-                    allow_redirects=False,
-                    timeout=self._client_timeout(timeout, total),
-                    proxy=self._proxy,
-                )
-                try:
-                    body = await self._read_body(resp, request)
-                finally:
-                    resp.release()
+                body = await self._read_body(resp, request)
             except aiohttp.ClientError as exc:
-                # `from None`: the engine's text may hold the unmasked URL (it stays in __context__).
                 raise _map_error(exc, request, timeout) from None
             except asyncio.TimeoutError:
-                raise ReadTimeout(
-                    f"{request.method} {mask_url(request.url)} did not complete within its total deadline "
-                    f"of {timeout.total:g} s. Raise timeout= for slow endpoints.",
-                    request=request,
-                ) from None
+                raise _total_timeout(request, timeout) from None
             except OSError as exc:
-                raise ReadError(
-                    f"{request.method} {mask_url(request.url)} failed: the connection broke ({exc.strerror or exc}).",
-                    request=request,
-                ) from None
+                raise _broken(request, exc) from None
+            finally:
+                resp.release()
         finally:
-            self._gate.release()
-            if host_gate is not None:
-                host_gate.release()
+            self._release_slots(host_gate)
         version = resp.version
-        response = Response(
+        return Response(
             resp.status,
             headers=resp.headers,
             content=body,
@@ -190,29 +198,120 @@ class AiohttpTransport:
             elapsed=loop.time() - started,
             default_encoding=self._options.default_encoding,
         )
-        return response
+
+    async def handle_stream(self, request: Request) -> StreamResponse:
+        """Send ``request`` and return at the first byte of the response, the body unread."""
+        timeout = request.timeout if isinstance(request.timeout, Timeout) else Timeout.coerce(request.timeout)
+        total, host_gate = await self._acquire(request, timeout)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        try:
+            resp = await self._send(request, timeout, total)
+        except BaseException:
+            self._release_slots(host_gate)
+            raise
+        released = False
+
+        async def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                self._release_slots(host_gate)
+
+        version = resp.version
+        return StreamResponse(
+            resp.status,
+            stream=_AiohttpByteStream(resp, request, timeout),
+            headers=resp.headers,
+            reason=resp.reason,
+            http_version="HTTP/1.1" if version is None else f"HTTP/{version.major}.{version.minor}",
+            url=request.url,
+            request=request,
+            elapsed=loop.time() - started,
+            default_encoding=self._options.default_encoding,
+            max_decoded_size=self._max_body,
+            max_body_size=self._max_body,
+            on_close=release,
+        )
 
     async def _read_body(self, resp: aiohttp.ClientResponse, request: Request) -> bytes:
         cap = self._max_body
-        if cap is None:
-            return await resp.read()
-        length = resp.content_length
-        if length is not None and length > cap:
-            raise _too_large(request, cap, f"its Content-Length is {length} bytes")
-        if length is not None and "Content-Encoding" not in resp.headers:
-            return await resp.read()
+        encoding = resp.headers.get("Content-Encoding")
+        if encoding is None or resp.status in (204, 304) or request.method == "HEAD":
+            if cap is None:
+                return await resp.read()
+            length = resp.content_length
+            if length is not None and length > cap:
+                raise _too_large(request, cap, f"its Content-Length is {length} bytes")
+            if length is not None:
+                return await resp.read()
+        decoder = build_decoder(encoding, max_decoded_size=cap) if encoding else None
         chunks: list[bytes] = []
         size = 0
-        async for chunk in resp.content.iter_chunked(_READ_CHUNK):
-            size += len(chunk)
-            if size > cap:
-                resp.close()  # do not drain the rest of an oversized body
-                raise _too_large(request, cap, "the decoded body grew past it")
-            chunks.append(chunk)
+        try:
+            async for chunk in resp.content.iter_chunked(_READ_CHUNK):
+                pieces = decoder.decode_iter(chunk) if decoder is not None else (chunk,)
+                for piece in pieces:
+                    size += len(piece)
+                    if cap is not None and size > cap:
+                        raise _too_large(request, cap, "the decoded body grew past it")
+                    chunks.append(piece)
+            if decoder is not None:
+                chunks.extend(decoder.flush_iter())
+        except (ResponseTooLarge, DecodingError) as exc:
+            resp.close()  # do not drain the rest of a refused body
+            exc.request = request
+            raise
         return b"".join(chunks)
 
     async def aclose(self) -> None:
         await self._client.close()
+
+
+class _AiohttpByteStream:
+    """aiohttp's response body as a ByteStream; errors mapped onto our tree."""
+
+    __slots__ = ("_done", "_request", "_resp", "_timeout")
+
+    def __init__(self, resp: aiohttp.ClientResponse, request: Request, timeout: Timeout) -> None:
+        self._resp = resp
+        self._request = request
+        self._timeout = timeout
+        self._done = False
+
+    async def read(self) -> bytes:
+        try:
+            chunk = await self._resp.content.readany()
+        except aiohttp.ClientError as exc:
+            raise _map_error(exc, self._request, self._timeout) from None
+        except asyncio.TimeoutError:
+            raise _total_timeout(self._request, self._timeout) from None
+        except OSError as exc:
+            raise _broken(self._request, exc) from None
+        if not chunk:
+            self._done = True
+        return chunk
+
+    async def aclose(self) -> None:
+        if self._done:
+            self._resp.release()  # read to the end: the connection goes back to the pool
+        else:
+            self._resp.close()  # left early: close rather than drain an unknown rest
+
+
+def _total_timeout(request: Request, timeout: Timeout) -> ReadTimeout:
+    return ReadTimeout(
+        f"{request.method} {mask_url(request.url)} did not complete within its total deadline "
+        f"of {timeout.total:g} s. Raise timeout= for slow endpoints.",
+        request=request,
+    )
+
+
+def _broken(request: Request, exc: OSError) -> ReadError:
+    return ReadError(
+        f"{request.method} {mask_url(request.url)} failed: the connection broke ({exc.strerror or exc}).",
+        request=request,
+    )
 
 
 def _too_large(request: Request, cap: int, why: str) -> ResponseTooLarge:
