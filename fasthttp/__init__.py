@@ -34,6 +34,7 @@ from .exceptions import (
     SessionClosedError,
     SessionError,
     SessionNotOpenError,
+    SSEError,
     SSRFBlocked,
     StreamClosed,
     StreamConsumed,
@@ -51,9 +52,16 @@ from .response import Response
 from .session import AsyncSession
 
 if TYPE_CHECKING:
+    from .app import DependencyError, FastHTTP
     from .cookies import CookieJar, DummyCookieJar
+    from .dependencies import Depends
     from .middleware.cache import CacheMiddleware
+    from .results import RouteOutcome, RunResults
+    from .routing import Route, RouteDefinitionError, Router
+    from .sse import ServerSentEvent
+    from .streaming import StreamResponse
     from .transport.mock import MockTransport
+    from .validation import RequestValidationError, ResponseValidationError
 
 __version__ = "0.1.0"
 
@@ -63,6 +71,18 @@ _LAZY = {
     "CookieJar": ".cookies",
     "DummyCookieJar": ".cookies",
     "MockTransport": ".transport.mock",
+    "ServerSentEvent": ".sse",
+    "StreamResponse": ".streaming",
+    "DependencyError": ".app",
+    "Depends": ".dependencies",
+    "FastHTTP": ".app",
+    "RequestValidationError": ".validation",
+    "ResponseValidationError": ".validation",
+    "Route": ".routing",
+    "RouteDefinitionError": ".routing",
+    "RouteOutcome": ".results",
+    "Router": ".routing",
+    "RunResults": ".results",
 }
 
 __all__ = [
@@ -74,7 +94,10 @@ __all__ = [
     "ConnectTimeout",
     "CookieJar",
     "DecodingError",
+    "DependencyError",
+    "Depends",
     "DummyCookieJar",
+    "FastHTTP",
     "FastHTTPError",
     "HTTPStatusError",
     "Headers",
@@ -90,17 +113,27 @@ __all__ = [
     "ReadTimeout",
     "Request",
     "RequestError",
+    "RequestValidationError",
     "Response",
     "ResponseTooLarge",
+    "ResponseValidationError",
+    "Route",
+    "RouteDefinitionError",
+    "RouteOutcome",
+    "Router",
+    "RunResults",
+    "SSEError",
     "SSRFBlocked",
     "SecurityConfig",
     "SecurityError",
+    "ServerSentEvent",
     "SessionClosedError",
     "SessionError",
     "SessionNotOpenError",
     "StreamClosed",
     "StreamConsumed",
     "StreamError",
+    "StreamResponse",
     "TLSError",
     "Timeout",
     "TimeoutException",

@@ -21,6 +21,7 @@ to catch aiohttp or httpx exceptions::
     │   ├── TooManyRedirects
     │   ├── InvalidURL               (also a ValueError) the URL cannot be sent
     │   ├── MiddlewareError          a middleware raised (names the middleware)
+    │   ├── SSEError                 an event stream cannot go on (wrong status or type, attempts used up)
     │   └── SecurityError            blocked by the security layer
     │       ├── InsecureRedirect     https -> http downgrade refused
     │       ├── SSRFBlocked          the target address is internal
@@ -63,6 +64,7 @@ __all__ = [
     "ReadTimeout",
     "RequestError",
     "ResponseTooLarge",
+    "SSEError",
     "SSRFBlocked",
     "SecurityError",
     "SessionClosedError",
@@ -162,6 +164,10 @@ class MiddlewareError(RequestError):
     def __init__(self, message: str, *, request: Request | None = None, middleware: str = "") -> None:
         super().__init__(message, request=request)
         self.middleware = middleware
+
+
+class SSEError(RequestError):
+    """A Server-Sent Events stream cannot go on: wrong status or content type, or no attempts left."""
 
 
 class SecurityError(RequestError):

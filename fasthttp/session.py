@@ -57,6 +57,7 @@ if TYPE_CHECKING:
     from .cookies import CookieJar
     from .models import FileTypes, RequestContent
     from .response import Response
+    from .sse import ServerSentEvent
 
 __all__ = ["AsyncSession"]
 
@@ -535,6 +536,32 @@ class AsyncSession:
             yield response
         finally:
             await response.aclose()
+
+    def sse(
+        self,
+        url: str | URL,
+        *,
+        method: str = "GET",
+        headers: HeadersInput = None,
+        timeout: Timeout | float | None = _UNSET,
+        max_attempts: int | None = 5,
+        last_event_id: str | None = None,
+    ) -> AsyncIterator[ServerSentEvent]:
+        """Server-Sent Events from ``url``, reconnecting like a browser's EventSource:
+        after a drop it waits the server's ``retry:`` time and reconnects with
+        ``Last-Event-ID``; HTTP 204 ends it; ``max_attempts`` consecutive failed
+        attempts raise ``SSEError``. Use ``async for event in session.sse(url):``."""
+        from .sse_client import aiter_sse_reconnecting
+
+        return aiter_sse_reconnecting(
+            self,
+            method,
+            str(url),
+            headers=headers,
+            timeout=None if timeout is _UNSET else timeout,
+            max_attempts=max_attempts,
+            last_event_id=last_event_id,
+        )
 
     # -- the verbs (seed semantics: Response, or None on error) -----------------------------
     async def request(self, method: str, url: str | URL, **options: Unpack[RequestOptions]) -> Response | None:

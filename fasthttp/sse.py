@@ -398,7 +398,8 @@ class SSEReconnector:
         self.retry_ms = self._clamp(millis)
 
     def observe(self, event: ServerSentEvent) -> None:
-        """Record a dispatched event's id and retry."""
+        """Record a dispatched event's id and retry. An event is progress: it resets the attempt count."""
+        self.attempts = 0
         if event.id is not None:
             self.last_event_id = event.id
         if event.retry is not None:
@@ -414,7 +415,10 @@ class SSEReconnector:
     # Decisions ---------------------------------------------------------------------------------
 
     def check_response(self, status: int, content_type: str | None) -> SSEDecision:
-        """Judge a response's head: READ it, STOP (204) or FAIL. READ resets the attempt count."""
+        """Judge a response's head: READ it, STOP (204) or FAIL.
+
+        A good head alone does not reset the attempt count (a server that answers 200 and then
+        drops every connection must still run out of attempts); the first event does (``observe``)."""
         if status == 204:
             return SSEDecision(SSEAction.STOP, "The server answered 204 No Content: the stream is over.")
         if status != 200:
@@ -430,7 +434,6 @@ class SSEReconnector:
                 "is not a server-sent event stream. Check the URL, or that the server sends "
                 "Content-Type: text/event-stream.",
             )
-        self.attempts = 0
         return SSEDecision(SSEAction.READ, "The server answered 200 with an event stream.")
 
     def decide(self, status: int | None, error: BaseException | None) -> SSEDecision:
@@ -452,7 +455,7 @@ class SSEReconnector:
             return SSEDecision(
                 SSEAction.FAIL,
                 f"Gave up reconnecting to the event stream after {self.attempts} attempts without "
-                f"a successful response ({what}). Raise max_attempts (None: unlimited) to keep "
+                f"receiving an event ({what}). Raise max_attempts (None: unlimited) to keep "
                 "trying longer.",
             )
         why = "the connection failed" if error is not None else "the server closed the stream"

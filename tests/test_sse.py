@@ -507,13 +507,15 @@ def test_attempts_run_out_and_backoff_doubles() -> None:
     assert "after 3 attempts" in decision.reason and "ConnectError" in decision.reason
 
 
-def test_successful_response_resets_attempts() -> None:
-    """A 200 event-stream response resets the attempt count and the backoff."""
+def test_an_event_resets_attempts_but_a_bare_200_does_not() -> None:
+    """An event resets the attempt count and the backoff; a 200 head alone does not."""
     policy = SSEReconnector(max_attempts=2)
     policy.next_delay()
     assert policy.next_delay() == 6.0
     assert not policy.should_reconnect(None, None)
     policy.check_response(200, "text/event-stream")
+    assert policy.attempts_left == 0
+    policy.observe(ServerSentEvent(data="x"))
     assert policy.attempts_left == 2
     assert policy.should_reconnect(200, None)
     assert policy.next_delay() == 3.0

@@ -311,3 +311,45 @@ async def test_gzip_bomb_fails_in_bounded_memory() -> None:
                 tracemalloc.stop()
     assert streamed_peak < 10 * 1024 * 1024, f"streamed: peak traced memory {streamed_peak / 2**20:.1f} MiB"
     assert buffered_peak < cap + 10 * 1024 * 1024, f"buffered: peak {buffered_peak / 2**20:.1f} MiB"
+
+
+async def test_sse_reconnects_with_last_event_id_and_stops_on_204(server: LocalServer) -> None:
+    """session.sse() reconnects after the stream ends, sends Last-Event-ID, and stops at a 204."""
+    async with AsyncSession(base_url=server.url) as session:
+        events = [event async for event in session.sse("/sse?count=3&retry=100")]
+    assert [e.id for e in events] == ["0", "1", "2"]
+    assert [r.header("last-event-id") for r in server.requests] == [None, "2"]
+    assert all(r.header("accept") == "text/event-stream" for r in server.requests)
+
+
+async def test_sse_wrong_status_is_an_error(shared_server: LocalServer) -> None:
+    """A non-200 answer to an event stream raises SSEError saying why."""
+    from fasthttp import SSEError
+
+    async with AsyncSession(base_url=shared_server.url) as session:
+        with pytest.raises(SSEError, match="500"):
+            async for _event in session.sse("/status/500"):
+                pass
+
+
+async def test_sse_gives_up_after_max_attempts() -> None:
+    """A server that keeps dropping the stream is retried max_attempts times, then SSEError."""
+    attempts = 0
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        nonlocal attempts
+        attempts += 1
+        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await resp.prepare(request)
+        await resp.write(b"retry: 100\n\n")
+        assert request.transport is not None
+        request.transport.abort()  # a reset, not a clean end
+        return resp
+
+    from fasthttp import SSEError
+
+    async with scripted_server(handler) as url, AsyncSession() as session:
+        with pytest.raises(SSEError):
+            async for _event in session.sse(url, max_attempts=2):
+                pass
+    assert attempts == 3
