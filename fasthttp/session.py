@@ -17,7 +17,6 @@ raises on transport errors.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import contextlib
 import importlib.util
@@ -32,12 +31,10 @@ from yarl import URL
 from .auth import coerce_auth
 from .config import Limits, SecurityConfig, Timeout
 from .exceptions import (
-    InsecureRedirect,
     InvalidURL,
     RequestError,
     SessionClosedError,
     SessionNotOpenError,
-    StreamConsumed,
     StreamError,
     TooManyRedirects,
 )
@@ -45,6 +42,7 @@ from .logging import install_console_handler, session_logger
 from .middleware.base import CallNext, compose, normalize_middleware
 from .middleware.hooks import EventHooks, normalize_event_hooks
 from .models import Headers, HeadersInput, ParamsInput, Request, build_url, encode_body, join_url, to_url
+from .redirects import deadline_of, next_hop, origin_of
 from .security.redact import mask_headers, mask_url
 from .streaming import StreamResponse
 from .tls import CertTypes, VerifyTypes, build_ssl_context
@@ -68,15 +66,9 @@ _UNSET: Any = object()
 STREAM_EXTENSION: Final = "fasthttp.stream"
 AUTH_EXTENSION: Final = "fasthttp.auth"
 AUTH_ORIGIN_EXTENSION: Final = "fasthttp.auth_origin"
-_CROSS_ORIGIN_DROP = ("authorization", "proxy-authorization", "cookie", "signature", "signature-input")
-_BODY_HEADERS = ("content-type", "content-length", "content-encoding", "transfer-encoding", "content-digest")
 
 log = session_logger
 debug_log = logging.getLogger("fasthttp.session.debug")
-
-
-def _origin(url: URL) -> tuple[str, str | None, int | None]:
-    return (url.scheme, url.host, url.port)
 
 
 class BuildOptions(TypedDict, total=False):
@@ -368,12 +360,12 @@ class AsyncSession:
         if auth is not None:
             # Credentials are bound to the first hop's origin: never sent elsewhere after a redirect.
             request.extensions[AUTH_EXTENSION] = auth
-            request.extensions[AUTH_ORIGIN_EXTENSION] = _origin(request.url)
+            request.extensions[AUTH_ORIGIN_EXTENSION] = origin_of(request.url)
         response = await self._send_hop(handler, request)
         if not follow or not response.is_redirect:
             return response
         history: list[Response] = []
-        deadline = self._deadline(request.timeout)
+        deadline = deadline_of(request.timeout)
         while response.is_redirect:
             if len(history) >= self.max_redirects:
                 raise TooManyRedirects(
@@ -385,7 +377,7 @@ class AsyncSession:
             history.append(response)
             if isinstance(response, StreamResponse):
                 await response.aclose()  # the redirect's own body is never needed
-            request = self._redirect_request(request, response, deadline)
+            request = next_hop(request, response, deadline=deadline, cookie_jar_in_use=self.cookie_jar is not None)
             response = await self._send_hop(handler, request)
         response.history = history
         return response
@@ -400,7 +392,7 @@ class AsyncSession:
         if self._log_debug:
             self._debug_request(request)
         auth: Auth | None = request.extensions.get(AUTH_EXTENSION)
-        if auth is not None and request.extensions.get(AUTH_ORIGIN_EXTENSION) == _origin(request.url):
+        if auth is not None and request.extensions.get(AUTH_ORIGIN_EXTENSION) == origin_of(request.url):
             response = await auth(request, handler)
         else:
             response = await handler(request)
@@ -411,71 +403,6 @@ class AsyncSession:
         if self._log_debug:
             self._debug_response(request, response)
         return response
-
-    @staticmethod
-    def _deadline(timeout: Timeout) -> float | None:
-        if timeout.total is None:
-            return None
-        return asyncio.get_running_loop().time() + timeout.total
-
-    def _redirect_request(self, request: Request, response: Response, deadline: float | None) -> Request:
-        """The next hop: RFC 9110 section 15.4 method rules, credentials dropped across origins."""
-        location = response.headers["location"]
-        try:
-            target = request.url.join(URL(location))
-        except (ValueError, TypeError):
-            raise InvalidURL(f"The redirect Location {location!r} is not a valid URL.", request=request) from None
-        if target.scheme not in ("http", "https") or not target.host:
-            raise InvalidURL(
-                f"Refusing to follow a redirect from {mask_url(request.url)} to {mask_url(target)}: "
-                "only http:// and https:// targets are followed.",
-                request=request,
-            )
-        if request.url.scheme == "https" and target.scheme == "http":
-            raise InsecureRedirect(
-                f"Refusing to follow a redirect from {mask_url(request.url)} to {mask_url(target)}: "
-                "it would downgrade https to http. Request the http:// URL yourself if you really mean it.",
-                request=request,
-            )
-        if target.fragment == "" and request.url.fragment:
-            target = target.with_fragment(request.url.fragment)
-        method = request.method
-        content = request.content
-        headers = request.headers.copy()
-        status = response.status_code
-        if (status == 303 and method != "HEAD") or (status in (301, 302) and method == "POST"):
-            method = "GET"
-            content = None
-            for name in _BODY_HEADERS:
-                headers.popall(name, None)
-        elif content is not None and not isinstance(content, bytes):
-            raise StreamConsumed(
-                f"Cannot follow the {status} redirect of {request.method} {mask_url(request.url)}: "
-                "its body was streamed and cannot be sent again. Send bytes, or follow_redirects=False."
-            )
-        if _origin(target) != _origin(request.url):
-            for name in _CROSS_ORIGIN_DROP:
-                headers.popall(name, None)
-            headers.popall("host", None)
-        else:
-            # The jar adds the right cookies for each hop; do not send the previous hop's twice.
-            if self.cookie_jar is not None:
-                headers.popall("cookie", None)
-        timeout = request.timeout
-        if deadline is not None and isinstance(timeout, Timeout):
-            remaining = deadline - asyncio.get_running_loop().time()
-            if remaining <= 0:
-                from .exceptions import ReadTimeout
-
-                raise ReadTimeout(
-                    f"{request.method} {mask_url(request.url)} used its whole {timeout.total:g} s deadline "
-                    "while following redirects.",
-                    request=request,
-                )
-            timeout = Timeout(
-                total=remaining, connect=timeout.connect, read=timeout.read, write=timeout.write, pool=timeout.pool
-            )
-        return request.copy_with(method=method, url=target, headers=headers, content=content, timeout=timeout)
 
     def _debug_request(self, request: Request) -> None:
         content = request.content
