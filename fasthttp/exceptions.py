@@ -28,6 +28,7 @@ to catch aiohttp or httpx exceptions::
     │       ├── CircuitOpenError     the origin's circuit breaker is open
     │       └── ResponseTooLarge     the body passed its size cap
     ├── HTTPStatusError              a 4xx/5xx response, with .request and .response
+    ├── InvalidHeader                (also a ValueError) a header name or value that cannot be sent
     ├── StreamError                  misuse of a streamed body
     │   ├── StreamConsumed           the body was already read
     │   └── StreamClosed             the stream's block has exited
@@ -55,6 +56,7 @@ __all__ = [
     "FastHTTPError",
     "HTTPStatusError",
     "InsecureRedirect",
+    "InvalidHeader",
     "InvalidURL",
     "MiddlewareError",
     "PoolTimeout",
@@ -201,6 +203,10 @@ class HTTPStatusError(FastHTTPError):
         super().__init__(message)
         self.request = request
         self.response = response
+
+
+class InvalidHeader(FastHTTPError, ValueError):
+    """A header name is not a token, or a value holds CR, LF or NUL."""
 
 
 class StreamError(FastHTTPError):

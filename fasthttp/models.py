@@ -4,6 +4,7 @@ parameters and body encoding (JSON, form, multipart)."""
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from collections.abc import AsyncIterable, Iterable, Mapping, Sequence
 from typing import IO, Any, TypeAlias, Union
@@ -13,7 +14,7 @@ import orjson
 from multidict import CIMultiDict
 from yarl import URL
 
-from .exceptions import InvalidURL
+from .exceptions import InvalidHeader, InvalidURL
 from .security.redact import mask_header_value, mask_url
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "Request",
     "RequestContent",
     "build_url",
+    "check_header",
     "encode_body",
     "join_url",
 ]
@@ -37,6 +39,28 @@ FileTypes: TypeAlias = (
 ParamValue: TypeAlias = str | int | float | bool | Sequence[str | int | float | bool] | None
 ParamsInput: TypeAlias = Mapping[str, ParamValue] | Sequence[tuple[str, str | int | float]] | str | None
 
+
+
+_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+_FORBIDDEN_IN_VALUE = re.compile(r"[\r\n\x00]")
+
+
+def check_header(name: str, value: str) -> None:
+    """Refuse a header that would break the request's framing (RFC 9110 section 5.1 and 5.5).
+
+    Names must be tokens; values may not hold CR, LF or NUL (header injection). The value
+    is never quoted in the error: it may be a secret."""
+    if not isinstance(name, str) or not _TOKEN.match(name):
+        raise InvalidHeader(
+            f"Header name {name!r} is not a valid HTTP token: use letters, digits and !#$%&'*+-.^_`|~ only."
+        )
+    if not isinstance(value, str):
+        raise InvalidHeader(f"Header {name!r} must have a str value; got {type(value).__name__}.")
+    if _FORBIDDEN_IN_VALUE.search(value):
+        raise InvalidHeader(
+            f"Header {name!r} has a CR, LF or NUL character in its value, which could inject headers; "
+            "remove it."
+        )
 
 
 class Headers(CIMultiDict[str]):

@@ -41,7 +41,17 @@ from .exceptions import (
 from .logging import install_console_handler, session_logger
 from .middleware.base import CallNext, compose, normalize_middleware
 from .middleware.hooks import EventHooks, normalize_event_hooks
-from .models import Headers, HeadersInput, ParamsInput, Request, build_url, encode_body, join_url, to_url
+from .models import (
+    Headers,
+    HeadersInput,
+    ParamsInput,
+    Request,
+    build_url,
+    check_header,
+    encode_body,
+    join_url,
+    to_url,
+)
 from .redirects import deadline_of, next_hop, origin_of
 from .security.redact import mask_headers, mask_url
 from .streaming import StreamResponse
@@ -133,6 +143,8 @@ class AsyncSession:
         self.headers = Headers({"User-Agent": USER_AGENT})
         if headers:
             self.headers.update(Headers(headers))
+            for name, value in self.headers.items():
+                check_header(name, value)
         self.timeout = Timeout.coerce(timeout)
         self.http2 = bool(http2)
         if self.http2 and transport is None:
@@ -316,7 +328,10 @@ class AsyncSession:
             full = build_url(full, params)
         merged = Headers(self.headers)
         if headers:
-            merged.update(headers if isinstance(headers, Headers) else Headers(headers))
+            extra = headers if isinstance(headers, Headers) else Headers(headers)
+            for name, value in extra.items():
+                check_header(name, value)
+            merged.update(extra)
         if full.user is not None:
             if "authorization" not in merged:
                 token = f"{full.user}:{full.password or ''}".encode()

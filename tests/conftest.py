@@ -10,7 +10,7 @@ import pytest
 from fasthttp.testing import LocalServer, serve, serve_in_thread
 
 # Fixture modules for the TLS/HTTP2 server, the forward proxy and the fault server.
-pytest_plugins: list[str] = []
+pytest_plugins: list[str] = ["tests.support.tls", "tests.support.proxy"]
 
 # The SSRF allowlist opt-out used by the whole test run (see README "Security"):
 # the tests' own servers live on 127.0.0.1.

@@ -93,3 +93,24 @@ def test_copy_with_does_not_share_headers() -> None:
     clone = original.copy_with(method="POST")
     clone.headers["X"] = "2"
     assert original.headers["X"] == "1" and clone.method == "POST"
+
+
+@pytest.mark.parametrize(
+    ("headers", "message"),
+    [
+        ({"X-Evil": "a\r\nInjected: 1"}, "CR, LF or NUL"),
+        ({"X-Nul": "a\x00b"}, "CR, LF or NUL"),
+        ({"Bad Name": "v"}, "not a valid HTTP token"),
+        ({"naïve": "v"}, "not a valid HTTP token"),
+    ],
+)
+async def test_headers_that_would_break_framing_are_refused(headers: dict[str, str], message: str) -> None:
+    """Header injection and non-token names raise InvalidHeader before anything is sent, without the value."""
+    from fasthttp import AsyncSession, InvalidHeader
+
+    async with AsyncSession(base_url="http://127.0.0.1:9") as session:
+        with pytest.raises(InvalidHeader, match=message) as info:
+            await session.get("/", headers=headers)
+    assert "Injected" not in str(info.value)
+    with pytest.raises(InvalidHeader):
+        AsyncSession(headers=headers)

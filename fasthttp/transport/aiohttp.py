@@ -24,6 +24,7 @@ from ..exceptions import (
     ConnectError,
     ConnectTimeout,
     DecodingError,
+    InvalidHeader,
     InvalidURL,
     PoolTimeout,
     ProtocolError,
@@ -161,6 +162,10 @@ class AiohttpTransport:
             raise _total_timeout(request, timeout) from None
         except OSError as exc:
             raise _broken(request, exc) from None
+        except ValueError as exc:  # aiohttp refuses a header a middleware added after build_request
+            raise InvalidHeader(
+                f"{request.method} {mask_url(request.url)} was not sent: aiohttp refused a header ({exc})."
+            ) from None
 
     def _release_slots(self, host_gate: SlotGate | None) -> None:
         self._gate.release()
@@ -237,7 +242,9 @@ class AiohttpTransport:
     async def _read_body(self, resp: aiohttp.ClientResponse, request: Request) -> bytes:
         cap = self._max_body
         encoding = resp.headers.get("Content-Encoding")
-        if encoding is None or resp.status in (204, 304) or request.method == "HEAD":
+        if request.method == "HEAD" or resp.status in (204, 304) or resp.status < 200:
+            return await resp.read()  # no body by definition, whatever Content-Length says
+        if encoding is None:
             if cap is None:
                 return await resp.read()
             length = resp.content_length
@@ -338,9 +345,11 @@ def _map_error(exc: aiohttp.ClientError, request: Request, timeout: Timeout) -> 
     if isinstance(exc, aex.ClientConnectorCertificateError):
         cert_error = exc.certificate_error
         verify_code = getattr(cert_error, "verify_code", None)
-        kind = "hostname" if verify_code == 62 or "hostname" in str(cert_error).lower() else "certificate"
+        # OpenSSL verify codes 62/64: the certificate is valid but not for this host name / IP address.
+        kind = "hostname" if verify_code in (62, 64) or "hostname" in str(cert_error).lower() else "certificate"
+        detail = str(getattr(cert_error, "verify_message", cert_error)).rstrip(".")
         return TLSError(
-            f"TLS {kind} check failed for {target}: {getattr(cert_error, 'verify_message', cert_error)}. "
+            f"TLS {kind} check failed for {target}: {detail}. "
             "Pass verify= a CA bundle that signs the server's certificate (verify=False disables checking).",
             request=request,
             kind=kind,
