@@ -54,6 +54,7 @@ from .session import AsyncSession
 
 if TYPE_CHECKING:
     from .app import DependencyError, FastHTTP
+    from .auth import AuthError, BasicAuth, BearerAuth, DigestAuth, OAuth2ClientCredentials
     from .cookies import CookieJar, DummyCookieJar
     from .dependencies import Depends
     from .middleware.cache import CacheMiddleware
@@ -68,6 +69,11 @@ __version__ = "0.1.0"
 
 # name -> module that defines it, imported on first access (PEP 562).
 _LAZY = {
+    "AuthError": ".auth",
+    "BasicAuth": ".auth",
+    "BearerAuth": ".auth",
+    "DigestAuth": ".auth",
+    "OAuth2ClientCredentials": ".auth",
     "CacheMiddleware": ".middleware.cache",
     "CookieJar": ".cookies",
     "DummyCookieJar": ".cookies",
@@ -88,7 +94,10 @@ _LAZY = {
 
 __all__ = [
     "AsyncSession",
+    "AuthError",
     "BaseMiddleware",
+    "BasicAuth",
+    "BearerAuth",
     "CacheMiddleware",
     "CircuitOpenError",
     "ConnectError",
@@ -97,6 +106,7 @@ __all__ = [
     "DecodingError",
     "DependencyError",
     "Depends",
+    "DigestAuth",
     "DummyCookieJar",
     "FastHTTP",
     "FastHTTPError",
@@ -108,6 +118,7 @@ __all__ = [
     "Limits",
     "MiddlewareError",
     "MockTransport",
+    "OAuth2ClientCredentials",
     "PoolTimeout",
     "ProtocolError",
     "ProxyError",

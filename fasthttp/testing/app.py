@@ -24,6 +24,7 @@ import orjson
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
+from .auth_routes import auth_routes
 from .seed_routes import seed_routes
 
 if TYPE_CHECKING:
@@ -1044,6 +1045,7 @@ def create_app(server: LocalServer) -> web.Application:
     for name in _RESOURCES:
         routes.extend(_resource_routes(name))
     routes.extend(seed_routes())
+    routes.extend(auth_routes())
     app.add_routes(routes)
     # The expect handler is per route, so /slow-upload is registered by hand.
     app.router.add_route("*", "/slow-upload", _slow_upload, expect_handler=_slow_upload_expect)
