@@ -35,6 +35,7 @@ from .exceptions import (
     SessionClosedError,
     SessionError,
     SessionNotOpenError,
+    SignatureError,
     SSEError,
     SSRFBlocked,
     StreamClosed,
@@ -53,13 +54,18 @@ from .response import Response
 from .session import AsyncSession
 
 if TYPE_CHECKING:
-    from .app import DependencyError, FastHTTP
+    from .app import FastHTTP
     from .auth import AuthError, BasicAuth, BearerAuth, DigestAuth, OAuth2ClientCredentials
     from .cookies import CookieJar, DummyCookieJar
-    from .dependencies import Depends
+    from .dependencies import DependencyError, Depends
     from .middleware.cache import CacheMiddleware
+    from .middleware.cache_storage import InMemoryCacheStorage, SQLiteCacheStorage
+    from .middleware.ratelimit import RateLimitMiddleware
+    from .middleware.retry import RetryBudget, RetryMiddleware, RetryPolicy
     from .results import RouteOutcome, RunResults
     from .routing import Route, RouteDefinitionError, Router
+    from .security.signing import RequestSigner, verify_signature
+    from .security.ssrf import SSRFPolicy
     from .sse import ServerSentEvent
     from .streaming import StreamResponse
     from .transport.mock import MockTransport
@@ -69,6 +75,15 @@ __version__ = "0.1.0"
 
 # name -> module that defines it, imported on first access (PEP 562).
 _LAZY = {
+    "RetryMiddleware": ".middleware.retry",
+    "RetryPolicy": ".middleware.retry",
+    "RetryBudget": ".middleware.retry",
+    "RateLimitMiddleware": ".middleware.ratelimit",
+    "SQLiteCacheStorage": ".middleware.cache_storage",
+    "InMemoryCacheStorage": ".middleware.cache_storage",
+    "SSRFPolicy": ".security.ssrf",
+    "verify_signature": ".security.signing",
+    "RequestSigner": ".security.signing",
     "AuthError": ".auth",
     "BasicAuth": ".auth",
     "BearerAuth": ".auth",
@@ -80,7 +95,7 @@ _LAZY = {
     "MockTransport": ".transport.mock",
     "ServerSentEvent": ".sse",
     "StreamResponse": ".streaming",
-    "DependencyError": ".app",
+    "DependencyError": ".dependencies",
     "Depends": ".dependencies",
     "FastHTTP": ".app",
     "RequestValidationError": ".validation",
@@ -112,6 +127,7 @@ __all__ = [
     "FastHTTPError",
     "HTTPStatusError",
     "Headers",
+    "InMemoryCacheStorage",
     "InsecureRedirect",
     "InvalidHeader",
     "InvalidURL",
@@ -122,27 +138,35 @@ __all__ = [
     "PoolTimeout",
     "ProtocolError",
     "ProxyError",
+    "RateLimitMiddleware",
     "ReadError",
     "ReadTimeout",
     "Request",
     "RequestError",
+    "RequestSigner",
     "RequestValidationError",
     "Response",
     "ResponseTooLarge",
     "ResponseValidationError",
+    "RetryBudget",
+    "RetryMiddleware",
+    "RetryPolicy",
     "Route",
     "RouteDefinitionError",
     "RouteOutcome",
     "Router",
     "RunResults",
+    "SQLiteCacheStorage",
     "SSEError",
     "SSRFBlocked",
+    "SSRFPolicy",
     "SecurityConfig",
     "SecurityError",
     "ServerSentEvent",
     "SessionClosedError",
     "SessionError",
     "SessionNotOpenError",
+    "SignatureError",
     "StreamClosed",
     "StreamConsumed",
     "StreamError",
@@ -155,6 +179,7 @@ __all__ = [
     "WriteError",
     "WriteTimeout",
     "__version__",
+    "verify_signature",
 ]
 
 

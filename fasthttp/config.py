@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field, replace
 
 __all__ = ["DEFAULT_LIMITS", "DEFAULT_TIMEOUT", "Limits", "SecurityConfig", "Timeout"]
 
@@ -106,18 +106,51 @@ def _allow_from_env() -> tuple[str, ...]:
 @dataclass(frozen=True, slots=True)
 class SecurityConfig:
     """What the security layer does. ``security=True`` means ``SecurityConfig()``;
-    ``security=False`` turns every check off.
+    ``security=False`` turns off SSRF protection and the circuit breaker (the body
+    size cap stays: it protects memory; pass ``max_body_size=None`` to lift it).
 
-    ``allow`` lists hosts and CIDRs that SSRF protection lets through even though
-    they are internal (this is how tests and users reach their own services on
-    127.0.0.1). It starts with the comma-separated list in the environment
-    variable ``FASTHTTP_ALLOW_HOSTS``, so a whole process (a test run, a demo) can
-    allow its local server without changing code.
+    - ``allow``: hosts and CIDRs that SSRF protection lets through even though they
+      are internal (how tests and users reach their own services on 127.0.0.1). It
+      starts with the comma-separated list in the environment variable
+      ``FASTHTTP_ALLOW_HOSTS``, so a whole process (a test run, a demo) can allow
+      its local server without changing code.
+    - ``ssrf``: block requests to non-public addresses, checked at connect time.
+      ``resolver`` (an async function host -> list of IP strings) replaces the
+      system resolver (tests inject DNS answers with it); ``allowed_ports`` limits
+      the ports; ``block_mixed_dns`` refuses a DNS answer that mixes public and
+      internal addresses.
+    - ``circuit_breaker``: one breaker per origin; it opens after
+      ``failure_threshold`` consecutive failures for ``open_for`` seconds
+      (doubling per failed probe up to ``max_open_for``).
+    - ``sign_hosts``: the hosts whose requests are signed (RFC 9421 HMAC) with the
+      session's ``secret_key``. With a generated key (no ``secret_key``) only these
+      hosts are signed; with your own key every request is, unless this narrows it.
+    - ``max_body_size``: the cap on a buffered body (and on the decoded size of a
+      compressed streamed one); None lifts it.
     """
 
     enabled: bool = True
     allow: tuple[str, ...] = field(default_factory=_allow_from_env)
+    ssrf: bool = True
+    resolver: Callable[[str], Awaitable[list[str]]] | None = None
+    allowed_ports: tuple[int, ...] | None = None
+    block_mixed_dns: bool = True
+    circuit_breaker: bool = True
+    failure_threshold: int = 5
+    open_for: float = 30.0
+    max_open_for: float = 300.0
+    sign_hosts: tuple[str, ...] | None = None
     max_body_size: int | None = 100 * 1024 * 1024
+
+    def __post_init__(self) -> None:
+        if isinstance(self.allow, str):
+            object.__setattr__(self, "allow", tuple(p.strip() for p in self.allow.split(",") if p.strip()))
+        if isinstance(self.sign_hosts, str):
+            object.__setattr__(self, "sign_hosts", (self.sign_hosts,))
+        if self.failure_threshold < 1:
+            raise ValueError(f"SecurityConfig failure_threshold={self.failure_threshold!r} must be at least 1.")
+        if self.max_body_size is not None and self.max_body_size < 0:
+            raise ValueError(f"SecurityConfig max_body_size={self.max_body_size!r} must be >= 0, or None for no cap.")
 
     @classmethod
     def coerce(cls, value: SecurityConfig | bool | None) -> SecurityConfig:
@@ -127,15 +160,24 @@ class SecurityConfig:
         if value is None or value is True:
             return cls()
         if value is False:
-            return cls(enabled=False, allow=())
+            return DISABLED_SECURITY
         raise TypeError(
             f"security= must be True, False or a fasthttp.SecurityConfig; got {type(value).__name__}."
         )
 
+    @property
+    def ssrf_on(self) -> bool:
+        return self.enabled and self.ssrf
+
+    @property
+    def breaker_on(self) -> bool:
+        return self.enabled and self.circuit_breaker
+
     def with_allowed(self, hosts: Iterable[str]) -> SecurityConfig:
         """A copy that also allows ``hosts``."""
-        return SecurityConfig(
-            enabled=self.enabled,
-            allow=(*self.allow, *hosts),
-            max_body_size=self.max_body_size,
-        )
+        return replace(self, allow=(*self.allow, *hosts))
+
+
+# security=False turns off the access policy (SSRF, circuit breaker); the body cap stays, because it
+# protects this process's memory rather than deciding what may be reached (lift it with max_body_size=None).
+DISABLED_SECURITY = SecurityConfig(enabled=False, allow=(), ssrf=False, circuit_breaker=False)

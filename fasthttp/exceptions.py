@@ -26,6 +26,7 @@ to catch aiohttp or httpx exceptions::
     │       ├── InsecureRedirect     https -> http downgrade refused
     │       ├── SSRFBlocked          the target address is internal
     │       ├── CircuitOpenError     the origin's circuit breaker is open
+    │       ├── SignatureError       a signature could not be made, or was refused by verify_signature
     │       └── ResponseTooLarge     the body passed its size cap
     ├── HTTPStatusError              a 4xx/5xx response, with .request and .response
     ├── InvalidHeader                (also a ValueError) a header name or value that cannot be sent
@@ -72,6 +73,7 @@ __all__ = [
     "SessionClosedError",
     "SessionError",
     "SessionNotOpenError",
+    "SignatureError",
     "StreamClosed",
     "StreamConsumed",
     "StreamError",
@@ -190,6 +192,15 @@ class CircuitOpenError(SecurityError):
     def __init__(self, message: str, *, request: Request | None = None, retry_after: float = 0.0) -> None:
         super().__init__(message, request=request)
         self.retry_after = retry_after
+
+
+class SignatureError(SecurityError):
+    """A signature could not be made or was refused; ``reason`` says why in a few words
+    ("expired", "replayed nonce", "digest mismatch", "bad signature", "missing component @path")."""
+
+    def __init__(self, message: str, *, request: Request | None = None, reason: str = "") -> None:
+        super().__init__(message, request=request)
+        self.reason = reason
 
 
 class ResponseTooLarge(SecurityError):

@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING, Any, Final, TypedDict, cast
 
 from yarl import URL
 
-from .auth import coerce_auth
 from .config import Limits, SecurityConfig, Timeout
 from .exceptions import (
     InvalidURL,
@@ -63,8 +62,10 @@ if TYPE_CHECKING:
 
     from .auth import Auth, AuthTypes
     from .cookies import CookieJar
+    from .middleware.retry import RetryMiddleware
     from .models import FileTypes, RequestContent
     from .response import Response
+    from .security.layer import SecurityLayer
     from .sse import ServerSentEvent
 
 __all__ = ["AsyncSession"]
@@ -134,6 +135,7 @@ class AsyncSession:
         default_encoding: str = "utf-8",
         event_hooks: Mapping[str, Any] | None = None,
         auth: AuthTypes = None,
+        retry: Any = None,
     ) -> None:
         self.base_url = to_url(base_url) if base_url else None
         if self.base_url is not None and (self.base_url.query_string or self.base_url.fragment):
@@ -162,7 +164,8 @@ class AsyncSession:
         self.security = SecurityConfig.coerce(security)
         self.middleware = normalize_middleware(middleware)
         self.event_hooks = normalize_event_hooks(event_hooks)
-        self.auth = coerce_auth(auth)
+        self.auth = _coerce_auth(auth)
+        self.retry = _retry_middleware(retry)
         self.cookie_jar = cookie_jar
         self.debug = bool(debug)
         self.secret_key = secret_key
@@ -180,6 +183,7 @@ class AsyncSession:
         self._transport: Transport | None = transport
         self._own_transport = transport is None
         self._handler: CallNext | None = None
+        self._security_layer: SecurityLayer | None = None
         self._state = "new"
         self._log_debug = False
         self._debug_log = log
@@ -196,10 +200,16 @@ class AsyncSession:
             )
         if self._transport is None:
             self._transport = self._build_transport()
-        layers = list(self.middleware)
+        layers: list[Any] = [self.retry] if self.retry is not None else []
+        layers.extend(self.middleware)
         if self.event_hooks["request"] or self.event_hooks["response"]:
             layers.append(EventHooks(self.event_hooks))  # innermost: sees every hop and attempt
         self._handler = compose(layers, self._dispatch)
+        if self.security.breaker_on or self.secret_key is not None or self.security.sign_hosts:
+            from .security import layer  # imported when a session first needs it
+
+            security = layer.SecurityLayer(self.security, self.secret_key)
+            self._security_layer = security if security.is_active else None
         if self.debug:
             # A child logger of its own, so debug=True on one session does not turn on
             # DEBUG lines for every other session in the process.
@@ -216,13 +226,16 @@ class AsyncSession:
         if transport is None:
             self._ensure_open()
             raise SessionClosedError("This AsyncSession was closed while the request was in flight.")
+        send: CallNext = transport.handle
         if request.extensions.get(STREAM_EXTENSION):
             handle_stream = getattr(transport, "handle_stream", None)
             if handle_stream is None:
                 raise TypeError(f"The transport {type(transport).__name__} cannot stream responses.")
-            response: Response = await handle_stream(request)
-            return response
-        return await transport.handle(request)
+            send = handle_stream
+        security = self._security_layer
+        if security is not None:
+            return await security.send(request, send)
+        return await send(request)
 
     def _build_transport(self) -> Transport:
         options = TransportOptions(
@@ -247,8 +260,14 @@ class AsyncSession:
         self._state = "closed"
         transport, self._transport = self._transport, None
         self._handler = None
-        if transport is not None and self._own_transport:
-            await transport.aclose()
+        try:
+            for middleware in (self.retry, *self.middleware):
+                aclose = getattr(middleware, "aclose", None)
+                if aclose is not None:
+                    await aclose()  # e.g. a cache's SQLite storage
+        finally:
+            if transport is not None and self._own_transport:
+                await transport.aclose()
 
     aclose = close
 
@@ -518,7 +537,7 @@ class AsyncSession:
         auth = options.pop("auth", _UNSET)
         request = self.build_request(method, url, **cast("BuildOptions", options))
         if auth is not _UNSET:
-            request.extensions[AUTH_EXTENSION] = coerce_auth(auth)
+            request.extensions[AUTH_EXTENSION] = _coerce_auth(auth)
         raising = self.raise_errors if raise_errors is None else raise_errors
         try:
             response = await self.send(request, follow_redirects=follow_redirects)
@@ -563,6 +582,22 @@ class AsyncSession:
     async def patch(self, url: str | URL, **options: Unpack[RequestOptions]) -> Response | None:
         """PATCH ``url``; see ``request()``."""
         return await self.request("PATCH", url, **options)
+
+def _coerce_auth(auth: Any) -> Auth | None:
+    if auth is None:
+        return None
+    from .auth import coerce_auth  # imported on first use: most sessions have no auth
+
+    return coerce_auth(auth)
+
+
+def _retry_middleware(retry: Any) -> RetryMiddleware | None:
+    if retry is None or retry is False:
+        return None
+    from .middleware.retry import RetryMiddleware
+
+    return RetryMiddleware.from_option(retry)
+
 
 def _describe(exc: Exception) -> str:
     """The short cause for the ERROR line: the exception's own (masked) sentence."""

@@ -12,11 +12,13 @@ connect timeout.
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from aiohttp import client_exceptions as aex
+from aiohttp.abc import AbstractResolver, ResolveResult
 
 from ..config import Timeout
 from ..decoders import build_decoder
@@ -37,6 +39,7 @@ from ..exceptions import (
     TransportError,
 )
 from ..response import Response
+from ..security.guard import SSRFGuard
 from ..security.redact import mask_url
 from ..streaming import StreamResponse
 from .base import TransportOptions
@@ -62,14 +65,18 @@ class AiohttpTransport:
         )
         self._timeouts: dict[Timeout, aiohttp.ClientTimeout] = {}
         security = self._options.security
-        self._max_body = security.max_body_size if security is not None and security.enabled else None
+        self._max_body = security.max_body_size if security is not None else None
         self._proxy = self._options.proxy
+        self._guard = SSRFGuard(security, proxy=self._proxy) if security is not None and security.ssrf_on else None
         connector = aiohttp.TCPConnector(
             limit=limits.max_connections,
             limit_per_host=limits.max_per_host or 0,
             ssl=self._options.ssl_context if self._options.ssl_context is not None else True,
             keepalive_timeout=limits.keepalive_expiry,
             enable_cleanup_closed=False,
+            resolver=_GuardedResolver(self._guard) if self._guard is not None else None,
+            # Resolve once per connection: the address approved is the address dialled.
+            use_dns_cache=self._guard is None,
         )
         self._client = aiohttp.ClientSession(
             connector=connector,
@@ -174,6 +181,8 @@ class AiohttpTransport:
 
     async def handle(self, request: Request) -> Response:
         timeout = request.timeout if isinstance(request.timeout, Timeout) else Timeout.coerce(request.timeout)
+        if self._guard is not None:
+            self._guard.check_target(request.url)
         total, host_gate = await self._acquire(request, timeout)
         loop = asyncio.get_running_loop()
         started = loop.time()
@@ -207,6 +216,8 @@ class AiohttpTransport:
     async def handle_stream(self, request: Request) -> StreamResponse:
         """Send ``request`` and return at the first byte of the response, the body unread."""
         timeout = request.timeout if isinstance(request.timeout, Timeout) else Timeout.coerce(request.timeout)
+        if self._guard is not None:
+            self._guard.check_target(request.url)
         total, host_gate = await self._acquire(request, timeout)
         loop = asyncio.get_running_loop()
         started = loop.time()
@@ -273,6 +284,32 @@ class AiohttpTransport:
 
     async def aclose(self) -> None:
         await self._client.close()
+
+
+class _GuardedResolver(AbstractResolver):
+    """aiohttp's resolver hook running the SSRF check: only approved addresses come back."""
+
+    def __init__(self, guard: SSRFGuard) -> None:
+        self._guard = guard
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        results: list[ResolveResult] = []
+        for ip in await self._guard.resolve(host, port):
+            ip_family = socket.AF_INET6 if ":" in ip else socket.AF_INET
+            if family not in (socket.AF_UNSPEC, ip_family):
+                continue
+            results.append(
+                {"hostname": host, "host": ip, "port": port, "family": ip_family, "proto": 0,
+                 "flags": socket.AI_NUMERICHOST}
+            )
+        if not results:
+            raise OSError(f"no approved {family.name} address for {host}")
+        return results
+
+    async def close(self) -> None:
+        return None
 
 
 class _AiohttpByteStream:

@@ -33,7 +33,7 @@ import importlib.util
 import socket
 import ssl
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 _HINT = "http2=True needs the {} package(s): pip install 'fasthttp-client[http2]'"
 
@@ -44,6 +44,7 @@ if _missing:
 import httpx2  # noqa: E402  (after the friendly check above)
 
 from ..config import Timeout  # noqa: E402
+from ..decoders import SUPPORTED_CODINGS, build_decoder  # noqa: E402
 from ..exceptions import (  # noqa: E402
     ConnectError,
     ConnectTimeout,
@@ -64,7 +65,9 @@ from ..exceptions import (  # noqa: E402
 )
 from ..models import check_header  # noqa: E402
 from ..response import Response  # noqa: E402
+from ..security.guard import SSRFGuard  # noqa: E402
 from ..security.redact import mask_url  # noqa: E402
+from ..streaming import StreamResponse  # noqa: E402
 from ..tls import build_ssl_context  # noqa: E402
 from .base import TransportOptions  # noqa: E402
 from .gate import SlotGate  # noqa: E402
@@ -84,16 +87,9 @@ _X509_IP_ADDRESS_MISMATCH = 64
 _NO_BODY_STATUSES = frozenset({204, 304})
 
 
-def _accept_encoding() -> str:
-    """The content codings httpx2 can decode here (gzip, deflate, and br/zstd when installed)."""
-    try:
-        from httpx2._decoders import SUPPORTED_DECODERS
-    except ImportError:  # a future layout: fall back to what every version decodes
-        return "gzip, deflate"
-    return ", ".join(name for name in SUPPORTED_DECODERS if name != "identity")
-
-
-_ACCEPT_ENCODING = _accept_encoding()
+# The codings fasthttp.decoders can decode (bounded, at most two stacked); httpx2's own decoders
+# are not used (they have no size cap).
+_ACCEPT_ENCODING = ", ".join(SUPPORTED_CODINGS)
 # Sent when the request has none, like the aiohttp transport does.
 _DEFAULT_HEADERS = (("accept", "*/*"), ("accept-encoding", _ACCEPT_ENCODING))
 
@@ -108,9 +104,7 @@ class HTTP2Transport:
         if ssl_context is None:
             ssl_context = build_ssl_context(True, http2=True)
         security = options.security
-        self._max_body = (
-            security.max_body_size if security is not None and security.enabled else None
-        )
+        self._max_body = security.max_body_size if security is not None else None
         self._proxy = options.proxy
         self._host_gates: dict[tuple[str, str | None, int | None], SlotGate] | None = (
             {} if limits.max_per_host is not None else None
@@ -129,6 +123,9 @@ class HTTP2Transport:
             trust_env=False,
             retries=0,
         )
+        self._guard = SSRFGuard(security, proxy=self._proxy) if security is not None and security.ssrf_on else None
+        if self._guard is not None:
+            _install_guard(self._pool, self._guard)
         self._closed = False
 
     # -- the Transport protocol ------------------------------------------------------
@@ -167,32 +164,44 @@ class HTTP2Transport:
         await self._pool.aclose()
 
     # -- one request --------------------------------------------------------------------
-    async def _send(self, request: Request, timeout: Timeout) -> Response:
+    async def _start(self, request: Request, timeout: Timeout) -> tuple[httpx2.Response, SlotGate | None]:
+        """Send the request; return the engine's response with its body unread (and the host slot held)."""
+        if self._guard is not None:
+            self._guard.check_target(request.url)
         host_gate = await self._acquire_host(request, timeout)
-        loop = asyncio.get_running_loop()
-        started = loop.time()
         try:
-            try:
-                engine_request = httpx2.Request(
-                    request.method,
-                    str(request.url),
-                    headers=self._headers(request),
-                    content=request.content,
-                    extensions={"timeout": self._engine_timeout(timeout)},
-                )
-                resp = await self._pool.handle_async_request(engine_request)
-                try:
-                    body = await self._read_body(resp, request)
-                finally:
-                    await resp.aclose()
-            except httpx2.HTTPError as exc:
+            engine_request = httpx2.Request(
+                request.method,
+                str(request.url),
+                headers=self._headers(request),
+                content=request.content,
+                extensions={"timeout": self._engine_timeout(timeout)},
+            )
+            return await self._pool.handle_async_request(engine_request), host_gate
+        except BaseException as exc:
+            if host_gate is not None:
+                host_gate.release()
+            if isinstance(exc, httpx2.HTTPError):
                 raise _map_error(exc, request, timeout, self._proxy, self._options) from None
-            except httpx2.InvalidURL as exc:
+            if isinstance(exc, httpx2.InvalidURL):
                 raise InvalidURL(
                     f"{request.method} {mask_url(request.url)} cannot be sent: the URL is not "
                     f"valid ({_safe_text(exc)}).",
                     request=request,
                 ) from None
+            raise
+
+    async def _send(self, request: Request, timeout: Timeout) -> Response:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        resp, host_gate = await self._start(request, timeout)
+        try:
+            try:
+                body = await self._read_body(resp, request)
+            finally:
+                await resp.aclose()
+        except httpx2.HTTPError as exc:
+            raise _map_error(exc, request, timeout, self._proxy, self._options) from None
         finally:
             if host_gate is not None:
                 host_gate.release()
@@ -206,6 +215,42 @@ class HTTP2Transport:
             request=request,
             elapsed=loop.time() - started,
             default_encoding=self._options.default_encoding,
+        )
+
+    async def handle_stream(self, request: Request) -> StreamResponse:
+        """Send ``request`` and return at the first byte of the response, the body unread."""
+        timeout = request.timeout if isinstance(request.timeout, Timeout) else Timeout.coerce(request.timeout)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        if timeout.total is None:
+            resp, host_gate = await self._start(request, timeout)
+        else:
+            try:
+                resp, host_gate = await asyncio.wait_for(self._start(request, timeout), timeout.total)
+            except asyncio.TimeoutError:
+                raise ReadTimeout(
+                    f"{request.method} {mask_url(request.url)} got no response within its total "
+                    f"deadline of {timeout.total:g} s.",
+                    request=request,
+                ) from None
+
+        async def release() -> None:
+            if host_gate is not None:
+                host_gate.release()
+
+        return StreamResponse(
+            resp.status_code,
+            stream=_Http2ByteStream(resp, request, timeout, self),
+            headers=resp.headers.multi_items(),
+            reason=resp.reason_phrase or None,
+            http_version=resp.http_version,
+            url=request.url,
+            request=request,
+            elapsed=loop.time() - started,
+            default_encoding=self._options.default_encoding,
+            max_decoded_size=self._max_body,
+            max_body_size=self._max_body,
+            on_close=release,
         )
 
     @staticmethod
@@ -284,14 +329,98 @@ class HTTP2Transport:
             length = _content_length(resp)
             if length is not None and length > cap:
                 raise _too_large(request, cap, f"its Content-Length is {length} bytes")
+        encoding = resp.headers.get("content-encoding")
+        decoder = build_decoder(encoding, max_decoded_size=cap) if encoding else None
         chunks: list[bytes] = []
         size = 0
-        async for chunk in resp.aiter_bytes():
-            size += len(chunk)
-            if cap is not None and size > cap:
-                raise _too_large(request, cap, "the decoded body grew past it")
-            chunks.append(chunk)
+        try:
+            async for raw in resp.aiter_raw():
+                for chunk in decoder.decode_iter(raw) if decoder is not None else (raw,):
+                    size += len(chunk)
+                    if cap is not None and size > cap:
+                        raise _too_large(request, cap, "the decoded body grew past it")
+                    chunks.append(chunk)
+            if decoder is not None:
+                chunks.extend(decoder.flush_iter())
+        except (ResponseTooLarge, DecodingError) as exc:
+            exc.request = request
+            raise
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+class _Http2ByteStream:
+    """httpx2's raw response body as a ByteStream, errors mapped onto our tree."""
+
+    __slots__ = ("_done", "_iterator", "_request", "_resp", "_timeout", "_transport")
+
+    def __init__(self, resp: httpx2.Response, request: Request, timeout: Timeout, transport: HTTP2Transport) -> None:
+        self._resp = resp
+        self._iterator = resp.aiter_raw().__aiter__()
+        self._request = request
+        self._timeout = timeout
+        self._transport = transport
+        self._done = False
+
+    async def read(self) -> bytes:
+        if self._done:
+            return b""
+        try:
+            chunk: bytes = await self._iterator.__anext__()
+        except StopAsyncIteration:
+            self._done = True
+            return b""
+        except httpx2.HTTPError as exc:
+            transport = self._transport
+            raise _map_error(exc, self._request, self._timeout, transport._proxy, transport._options) from None
+        return chunk
+
+    async def aclose(self) -> None:
+        await self._resp.aclose()
+
+
+class _GuardedBackend:
+    """httpcore2's network backend with the SSRF check: dial only an approved address.
+
+    TLS is started afterwards by httpcore2 with the original host name (SNI and the
+    certificate check), so only the address changes."""
+
+    def __init__(self, inner: Any, guard: SSRFGuard) -> None:
+        self._inner = inner
+        self._guard = guard
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> Any:
+        approved = await self._guard.resolve(host, port)
+        return await self._inner.connect_tcp(
+            approved[0], port, timeout=timeout, local_address=local_address, socket_options=socket_options
+        )
+
+    async def connect_unix_socket(self, path: str, timeout: float | None = None, socket_options: Any = None) -> Any:
+        return await self._inner.connect_unix_socket(path, timeout=timeout, socket_options=socket_options)
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+def _install_guard(pool_transport: httpx2.AsyncHTTPTransport, guard: SSRFGuard) -> None:
+    """Put the SSRF check into httpx2's connection pool (its network backend).
+
+    httpx2 offers no public hook for this, so we replace the pool's backend; if a
+    future httpx2 moves that attribute we fail loudly rather than run unprotected."""
+    pool = getattr(pool_transport, "_pool", None)
+    backend = getattr(pool, "_network_backend", None)
+    if pool is None or backend is None:
+        raise RuntimeError(
+            "This httpx2 version hides its network backend, so SSRF protection cannot be installed for "
+            "http2=True. Pin httpx2 to a tested version, or pass security=SecurityConfig(ssrf=False)."
+        )
+    pool._network_backend = _GuardedBackend(backend, guard)
 
 
 def _bad_header(request: Request, why: str) -> ProtocolError:
