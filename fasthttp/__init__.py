@@ -66,6 +66,7 @@ if TYPE_CHECKING:
     from .routing import Route, RouteDefinitionError, Router
     from .security.signing import RequestSigner, verify_signature
     from .security.ssrf import SSRFPolicy
+    from .shortcuts import delete, get, head, options, patch, post, put, request
     from .sse import ServerSentEvent
     from .streaming import StreamResponse
     from .transport.mock import MockTransport
@@ -75,6 +76,14 @@ __version__ = "0.1.0"
 
 # name -> module that defines it, imported on first access (PEP 562).
 _LAZY = {
+    "get": ".shortcuts",
+    "post": ".shortcuts",
+    "put": ".shortcuts",
+    "patch": ".shortcuts",
+    "delete": ".shortcuts",
+    "head": ".shortcuts",
+    "options": ".shortcuts",
+    "request": ".shortcuts",
     "RetryMiddleware": ".middleware.retry",
     "RetryPolicy": ".middleware.retry",
     "RetryBudget": ".middleware.retry",
@@ -179,6 +188,14 @@ __all__ = [
     "WriteError",
     "WriteTimeout",
     "__version__",
+    "delete",
+    "get",
+    "head",
+    "options",
+    "patch",
+    "post",
+    "put",
+    "request",
     "verify_signature",
 ]
 

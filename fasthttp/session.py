@@ -22,7 +22,7 @@ import contextlib
 import importlib.util
 import logging
 import warnings
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, TypedDict, cast
 
@@ -136,6 +136,9 @@ class AsyncSession:
         event_hooks: Mapping[str, Any] | None = None,
         auth: AuthTypes = None,
         retry: Any = None,
+        raise_for_status: bool = False,
+        json_serialize: Callable[[Any], bytes | str] | None = None,
+        trust_env: bool = False,
     ) -> None:
         self.base_url = to_url(base_url) if base_url else None
         if self.base_url is not None and (self.base_url.query_string or self.base_url.fragment):
@@ -170,6 +173,11 @@ class AsyncSession:
         self.debug = bool(debug)
         self.secret_key = secret_key
         self.raise_errors = bool(raise_errors)
+        self.raise_for_status = bool(raise_for_status)
+        if json_serialize is not None and not callable(json_serialize):
+            raise TypeError("json_serialize= must be a function turning an object into JSON bytes or str.")
+        self.json_serialize = json_serialize
+        self.trust_env = bool(trust_env)
         self.params = params
         self.cookies: dict[str, str] = dict(cookies or {})
         self.follow_redirects = bool(follow_redirects)
@@ -242,6 +250,7 @@ class AsyncSession:
             limits=self.limits,
             ssl_context=build_ssl_context(self.verify, self.cert, http2=self.http2),
             proxy=self.proxy,
+            trust_env=self.trust_env and not self.security.ssrf_on and self.proxy is None,
             security=self.security,
             default_encoding=self.default_encoding,
         )
@@ -357,7 +366,9 @@ class AsyncSession:
                 merged["Authorization"] = "Basic " + base64.b64encode(token).decode()
             full = full.with_user(None)
         if content is not None or data is not None or json is not None or files:
-            body, content_type = encode_body(content=content, data=data, files=files, json=json)
+            body, content_type = encode_body(
+                content=content, data=data, files=files, json=json, json_encoder=self.json_serialize
+            )
             if content_type is not None and "content-type" not in merged:
                 merged["Content-Type"] = content_type
         else:
@@ -547,7 +558,7 @@ class AsyncSession:
             log.error("%s %s failed: %s", request.method, mask_url(request.url), _describe(exc))
             return None
         if response.status_code >= 400:
-            if raising:
+            if raising or self.raise_for_status:
                 response.raise_for_status()
             log.error(
                 "%s %s returned %d %s", request.method, mask_url(response.url), response.status_code, response.reason

@@ -82,7 +82,7 @@ class AiohttpTransport:
             connector=connector,
             cookie_jar=aiohttp.DummyCookieJar(),
             timeout=aiohttp.ClientTimeout(total=None),
-            trust_env=False,
+            trust_env=self._options.trust_env,
             auto_decompress=True,
             raise_for_status=False,
         )

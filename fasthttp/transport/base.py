@@ -41,5 +41,8 @@ class TransportOptions:
     limits: Limits = DEFAULT_LIMITS
     ssl_context: ssl.SSLContext | None = None
     proxy: str | None = None
+    # Proxy settings from HTTP(S)_PROXY / NO_PROXY: only when SSRF protection is off (a proxy hides the
+    # address really dialled) and no explicit proxy is given; the session decides.
+    trust_env: bool = False
     security: SecurityConfig | None = None
     default_encoding: str = "utf-8"
