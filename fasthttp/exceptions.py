@@ -33,9 +33,13 @@ to catch aiohttp or httpx exceptions::
     ├── StreamError                  misuse of a streamed body
     │   ├── StreamConsumed           the body was already read
     │   └── StreamClosed             the stream's block has exited
-    └── SessionError                 (also a RuntimeError) session lifecycle misuse
-        ├── SessionNotOpenError
-        └── SessionClosedError
+    ├── SessionError                 (also a RuntimeError) session lifecycle misuse
+    │   ├── SessionNotOpenError
+    │   └── SessionClosedError
+    └── the declarative app's own (defined next to the code that raises them):
+        RouteDefinitionError (also TypeError, fasthttp.routing), DependencyError (fasthttp.dependencies),
+        RequestValidationError / ResponseValidationError (also ValueError, fasthttp.validation),
+        AuthError (a RequestError, fasthttp.auth)
 
 Messages are full sentences (what was attempted, why it failed, how to fix it)
 and never contain secrets: URLs in them are masked.
