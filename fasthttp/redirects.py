@@ -7,8 +7,9 @@ Rules (RFC 9110 section 15.4, and the CVEs in shared/reliability/RESEARCH.md sec
   (as every browser does); 307/308 repeat the method and body, which must be
   in memory (a streamed body raises ``StreamConsumed``);
 - when the origin (scheme, host, port) changes, ``Authorization``,
-  ``Proxy-Authorization``, ``Cookie``, signature headers and an explicit
-  ``Host`` are dropped;
+  ``Proxy-Authorization``, ``Cookie``, signature headers, every other
+  credential-looking header (``X-API-Key``, ``*-Token``, ``*-Secret``: the
+  masking rules' list) and an explicit ``Host`` are dropped;
 - every hop shares the request's total deadline.
 """
 
@@ -21,7 +22,7 @@ from yarl import URL
 
 from .config import Timeout
 from .exceptions import InsecureRedirect, InvalidURL, ReadTimeout, StreamConsumed
-from .security.redact import mask_url
+from .security.redact import is_secret_header, mask_url
 
 if TYPE_CHECKING:
     from .models import Request
@@ -83,6 +84,8 @@ def next_hop(request: Request, response: Response, *, deadline: float | None, co
     if origin_of(target) != origin_of(request.url):
         for name in _CROSS_ORIGIN_DROP:
             headers.popall(name, None)
+        for name in [name for name in headers if is_secret_header(name)]:
+            headers.popall(name, None)  # X-API-Key, *-Token, *-Secret...: credentials of the first origin
     elif cookie_jar_in_use:
         # The jar adds the right cookies for each hop; do not send the previous hop's twice.
         headers.popall("cookie", None)

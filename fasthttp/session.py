@@ -241,9 +241,14 @@ class AsyncSession:
                 raise TypeError(f"The transport {type(transport).__name__} cannot stream responses.")
             send = handle_stream
         security = self._security_layer
-        if security is not None:
-            return await security.send(request, send)
-        return await send(request)
+        try:
+            if security is not None:
+                return await security.send(request, send)
+            return await send(request)
+        except RequestError as exc:
+            if exc.request is None:  # raised below the transport (a resolver, a decoder): say which request
+                exc.request = request
+            raise
 
     def _build_transport(self) -> Transport:
         options = TransportOptions(

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import orjson
 
 from .decoders import LineDecoder, TextDecoder, build_decoder
-from .exceptions import ResponseTooLarge, StreamClosed, StreamConsumed, StreamError
+from .exceptions import DecodingError, ResponseTooLarge, StreamClosed, StreamConsumed, StreamError
 from .response import Response
 from .sse import EventStreamDecoder, ServerSentEvent
 
@@ -176,12 +176,17 @@ class StreamResponse(Response):
             async for chunk in self._raw_chunks():
                 yield chunk
             return
-        decoder = build_decoder(encoding, max_decoded_size=self._max_decoded)
-        async for chunk in self._raw_chunks():
-            for piece in decoder.decode_iter(chunk):
+        try:
+            decoder = build_decoder(encoding, max_decoded_size=self._max_decoded)
+            async for chunk in self._raw_chunks():
+                for piece in decoder.decode_iter(chunk):
+                    yield piece
+            for piece in decoder.flush_iter():
                 yield piece
-        for piece in decoder.flush_iter():
-            yield piece
+        except (DecodingError, ResponseTooLarge) as exc:
+            if exc.request is None:
+                exc.request = self.request
+            raise
 
     async def aiter_raw(self, chunk_size: int | None = None) -> AsyncIterator[bytes]:
         """The body's bytes exactly as received (content coding not decoded)."""

@@ -18,6 +18,7 @@ check (the user named it); its own egress rules are its business.
 from __future__ import annotations
 
 import ipaddress
+from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
 from yarl import URL
@@ -31,6 +32,10 @@ if TYPE_CHECKING:
 __all__ = ["SSRFGuard"]
 
 _MAX_CACHED = 4096
+
+# The URL of the request being sent, set by the transport around its connect, so a block decided at
+# DNS time names the real URL (the resolver hook itself only sees a host and a port).
+current_url: ContextVar[URL | None] = ContextVar("fasthttp_current_url", default=None)
 
 
 class SSRFGuard:
@@ -53,7 +58,9 @@ class SSRFGuard:
                 self._proxy = (proxy_url.host.lower().rstrip("."), proxy_url.port)
 
     def check_target(self, url: URL) -> ParsedTarget:
-        """The DNS-free checks for a request's URL (cached per origin); raises InvalidURL or SSRFBlocked."""
+        """The DNS-free checks for a request's URL (cached per origin); raises InvalidURL or SSRFBlocked.
+        Also remembers the URL for this task, for the messages of ``resolve``."""
+        current_url.set(url)
         key = (url.scheme, url.host, url.port)
         target = self._checked.get(key)
         if target is None:
@@ -72,7 +79,10 @@ class SSRFGuard:
                 return [str(ipaddress.ip_address(host))]
             except ValueError:
                 return list(dict.fromkeys(await self.resolver(host)))
-        target = self.policy.precheck(URL.build(scheme="http", host=host, port=port))
+        url = current_url.get()
+        if url is None or url.host != host:
+            url = URL.build(scheme="http", host=host, port=port)
+        target = self.policy.precheck(url)
         if target.ip is not None:
             return [target.ip]
         return self.policy.approve(target, await self.resolver(target.host))

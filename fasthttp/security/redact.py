@@ -51,11 +51,12 @@ _SECRET_PARAMS = frozenset(
     {
         "api_key", "apikey", "api-key", "key", "token", "access_token", "refresh_token", "id_token",
         "client_secret", "code", "password", "passwd", "pwd", "secret", "signature", "sig", "auth",
-        "credentials", "private_key", "privatekey", "session", "sessionid", "csrftoken", "csrf_token",
+        "credentials", "private_key", "privatekey", "session", "sessionid", "sid", "sessid", "phpsessid",
+        "jsessionid", "csrftoken", "csrf_token",
         "x-amz-signature", "x-amz-credential", "x-amz-security-token", "awsaccesskeyid", "x-goog-signature",
     }
 )
-_SECRET_PARAM_PARTS = ("token", "secret", "password", "passwd", "apikey", "api_key", "signature")
+_SECRET_PARAM_PARTS = ("token", "secret", "password", "passwd", "apikey", "api_key", "signature", "sessid", "session")
 
 _header_cache: dict[str, bool] = {}
 

@@ -26,6 +26,7 @@ from aiohttp.typedefs import Middleware
 
 from .auth_routes import auth_routes
 from .seed_routes import seed_routes
+from .signing_routes import signing_routes
 
 if TYPE_CHECKING:
     from .server import LocalServer
@@ -1046,6 +1047,7 @@ def create_app(server: LocalServer) -> web.Application:
         routes.extend(_resource_routes(name))
     routes.extend(seed_routes())
     routes.extend(auth_routes())
+    routes.extend(signing_routes())
     app.add_routes(routes)
     # The expect handler is per route, so /slow-upload is registered by hand.
     app.router.add_route("*", "/slow-upload", _slow_upload, expect_handler=_slow_upload_expect)

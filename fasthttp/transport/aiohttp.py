@@ -84,6 +84,10 @@ class AiohttpTransport:
             timeout=aiohttp.ClientTimeout(total=None),
             trust_env=self._options.trust_env,
             auto_decompress=True,
+            # Header bounds (RESEARCH.md section 6): at most 100 fields of at most 8 KiB each.
+            max_headers=100,
+            max_field_size=8190,
+            max_line_size=8190,
             raise_for_status=False,
         )
 
@@ -263,10 +267,10 @@ class AiohttpTransport:
                 raise _too_large(request, cap, f"its Content-Length is {length} bytes")
             if length is not None:
                 return await resp.read()
-        decoder = build_decoder(encoding, max_decoded_size=cap) if encoding else None
         chunks: list[bytes] = []
         size = 0
         try:
+            decoder = build_decoder(encoding, max_decoded_size=cap) if encoding else None
             async for chunk in resp.content.iter_chunked(_READ_CHUNK):
                 pieces = decoder.decode_iter(chunk) if decoder is not None else (chunk,)
                 for piece in pieces:

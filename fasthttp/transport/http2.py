@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import logging
 import socket
 import ssl
 import sys
@@ -76,6 +77,23 @@ if TYPE_CHECKING:
     from ..models import Request
 
 __all__ = ["HTTP2Transport"]
+
+
+class _DropEngineDebug(logging.Filter):
+    """httpcore2's trace lines and hpack's DEBUG lines print raw header values and paths (tokens,
+    cookies, query secrets) with no masking, so fasthttp drops them: our own DEBUG lines
+    (``fasthttp.session.debug``) say the same with secrets masked."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno > logging.DEBUG
+
+
+_ENGINE_LOGGERS = (
+    "hpack.hpack", "hpack.table", "httpcore2.connection", "httpcore2.http11", "httpcore2.http2",
+    "httpcore2.proxy", "httpcore2.socks",
+)
+for _name in _ENGINE_LOGGERS:
+    logging.getLogger(_name).addFilter(_DropEngineDebug())
 
 # OpenSSL verify codes that mean "the certificate is fine but names another host".
 _X509_HOSTNAME_MISMATCH = 62
@@ -330,10 +348,10 @@ class HTTP2Transport:
             if length is not None and length > cap:
                 raise _too_large(request, cap, f"its Content-Length is {length} bytes")
         encoding = resp.headers.get("content-encoding")
-        decoder = build_decoder(encoding, max_decoded_size=cap) if encoding else None
         chunks: list[bytes] = []
         size = 0
         try:
+            decoder = build_decoder(encoding, max_decoded_size=cap) if encoding else None
             async for raw in resp.aiter_raw():
                 for chunk in decoder.decode_iter(raw) if decoder is not None else (raw,):
                     size += len(chunk)
