@@ -86,7 +86,8 @@ class Headers(CIMultiDict[str]):
     __str__ = __repr__
 
     def copy(self) -> Headers:
-        return Headers(self)
+        copied: Headers = super().copy()  # multidict's C copy keeps the subclass
+        return copied
 
 
 def _check_url(url: URL, original: object) -> URL:
@@ -304,6 +305,18 @@ class Request:
     def body(self) -> bytes | None:
         """The body when it is in memory, else None."""
         return self.content if isinstance(self.content, bytes) else None
+
+    @classmethod
+    def _trusted(cls, method: str, url: URL, headers: Headers, content: Any, timeout: Any) -> Request:
+        """A Request from parts the session has already validated (the hot path skips the checks)."""
+        request = cls.__new__(cls)
+        request.method = method
+        request.url = url
+        request.headers = headers
+        request.content = content
+        request.timeout = timeout
+        request.extensions = {}
+        return request
 
     def copy_with(self, **changes: Any) -> Request:
         """A copy with some attributes replaced (headers are copied, never shared)."""

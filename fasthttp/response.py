@@ -61,7 +61,7 @@ class Response:
         "_raw_headers",
         "_text",
         "default_encoding",
-        "elapsed",
+        "_elapsed",
         "extensions",
         "history",
         "http_version",
@@ -95,10 +95,27 @@ class Response:
         self._cookies: dict[str, str] | None = None
         self.url = url if url is not None else (request.url if request is not None else None)
         self.request = request
-        self.elapsed = datetime.timedelta(seconds=elapsed)
+        self._elapsed: float | datetime.timedelta = elapsed
         self.history: list[Response] = []
         self.default_encoding = default_encoding
         self.extensions: dict[str, Any] = {}
+
+    @property
+    def elapsed(self) -> datetime.timedelta:
+        """Time from sending the request to the end of its headers (a timedelta, as in httpx)."""
+        elapsed = self._elapsed
+        if not isinstance(elapsed, datetime.timedelta):
+            elapsed = self._elapsed = datetime.timedelta(seconds=elapsed)
+        return elapsed
+
+    @elapsed.setter
+    def elapsed(self, value: datetime.timedelta | float) -> None:
+        self._elapsed = value
+
+    @property
+    def reason_phrase(self) -> str:
+        """The reason phrase (httpx's name for ``reason``)."""
+        return self.reason
 
     # -- status -----------------------------------------------------------------
     @property

@@ -359,7 +359,7 @@ class AsyncSession:
             full = build_url(full, self.params)
         if params:
             full = build_url(full, params)
-        merged = Headers(self.headers)
+        merged = self.headers.copy()
         if headers:
             extra = headers if isinstance(headers, Headers) else Headers(headers)
             for name, value in extra.items():
@@ -383,12 +383,8 @@ class AsyncSession:
             pairs = "; ".join(f"{k}={v}" for k, v in jar_cookies.items())
             existing = merged.get("cookie")
             merged["Cookie"] = f"{existing}; {pairs}" if existing else pairs
-        return Request(
-            method,
-            full,
-            headers=merged,
-            content=body,
-            timeout=self.timeout if timeout is _UNSET else Timeout.coerce(timeout),
+        return Request._trusted(
+            method.upper(), full, merged, body, self.timeout if timeout is _UNSET else Timeout.coerce(timeout)
         )
 
     # -- sending ------------------------------------------------------------------------

@@ -76,5 +76,9 @@ class SecurityLayer:
         except BaseException as exc:
             breaker.record(ticket, classify_outcome(exc, None))
             raise
-        breaker.record(ticket, classify_outcome(None, response.status_code))
+        status = response.status_code
+        if status < 400:
+            breaker.record_success(ticket)
+        else:
+            breaker.record(ticket, classify_outcome(None, status))
         return response
