@@ -203,7 +203,9 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
-        raise AttributeError(f"module 'fasthttp' has no attribute {name!r}")
+        from .compat import missing_name_message  # httpx/aiohttp names: say what ours is
+
+        raise AttributeError(missing_name_message("module", name) or f"module 'fasthttp' has no attribute {name!r}")
     value = getattr(importlib.import_module(module, __name__), name)
     globals()[name] = value
     return value

@@ -10,15 +10,15 @@ from dataclasses import dataclass, field, replace
 __all__ = ["DEFAULT_LIMITS", "DEFAULT_TIMEOUT", "Limits", "SecurityConfig", "Timeout"]
 
 
-def _check_seconds(name: str, value: float | None) -> None:
+def _check_seconds(name: str, value: float | None, *, zero_ok: bool = False) -> None:
     if value is None:
         return
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"Timeout {name}= must be a number of seconds or None, got {value!r}.")
-    if not math.isfinite(value) or value <= 0:
+    if not math.isfinite(value) or value < 0 or (value == 0 and not zero_ok):
         raise ValueError(
             f"Timeout {name}={value!r} must be a positive, finite number of seconds "
-            "(use None for no limit on that phase)."
+            f"{'(0 for: never wait) ' if zero_ok else ''}(use None for no limit on that phase)."
         )
 
 
@@ -40,8 +40,9 @@ class Timeout:
     pool: float | None = None
 
     def __post_init__(self) -> None:
-        for name in ("total", "connect", "read", "write", "pool"):
+        for name in ("total", "connect", "read", "write"):
             _check_seconds(name, getattr(self, name))
+        _check_seconds("pool", self.pool, zero_ok=True)  # pool=0: take a free connection or fail at once
 
     @classmethod
     def coerce(cls, value: Timeout | float | None, *, argument: str = "timeout") -> Timeout:

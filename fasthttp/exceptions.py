@@ -47,6 +47,7 @@ and never contain secrets: URLs in them are masked.
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -118,8 +119,9 @@ class TLSError(ConnectError):
         self.kind = kind
 
 
-class TimeoutException(TransportError):
-    """A deadline passed."""
+class TimeoutException(TransportError, asyncio.TimeoutError):
+    """A deadline passed. Also an ``asyncio.TimeoutError`` (the builtin ``TimeoutError``), so code
+    written for aiohttp that catches that still catches our timeouts."""
 
 
 class ConnectTimeout(TimeoutException):

@@ -189,6 +189,9 @@ class Run:
         async def worker() -> None:
             for plan in pending:
                 await self.run_one(plan)
+                # A route that fails without I/O (a circuit open, a validation error) never suspends;
+                # yield so a worker cannot hold the loop while other requests' timers run out.
+                await asyncio.sleep(0)
 
         await asyncio.gather(*[worker() for _ in range(cap)])
 

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Final, TypedDict, cast
 
 from yarl import URL
 
+from .calls import RequestCall
 from .config import Limits, SecurityConfig, Timeout
 from .exceptions import (
     InvalidURL,
@@ -58,7 +59,7 @@ from .tls import CertTypes, VerifyTypes, build_ssl_context
 from .transport.base import Transport, TransportOptions
 
 if TYPE_CHECKING:
-    from typing_extensions import Unpack
+    from typing_extensions import Never, Unpack
 
     from .auth import Auth, AuthTypes
     from .cookies import CookieJar
@@ -103,6 +104,9 @@ class RequestOptions(BuildOptions, total=False):
     raise_errors: bool | None
 
 
+_BUILD_OPTION_NAMES: Final = frozenset(BuildOptions.__optional_keys__)
+
+
 class AsyncSession:
     """An imperative HTTP client, like ``httpx.AsyncClient`` (see the README).
 
@@ -139,7 +143,31 @@ class AsyncSession:
         raise_for_status: bool = False,
         json_serialize: Callable[[Any], bytes | str] | None = None,
         trust_env: bool = False,
+        **unknown: Never,
     ) -> None:
+        from .compat import foreign_value_message, unknown_options_message  # the tables of other clients' names
+
+        if unknown:
+            raise TypeError(unknown_options_message("session", unknown))
+        for argument, value in (
+            ("timeout", timeout),
+            ("limits", limits),
+            ("auth", auth),
+            ("transport", transport),
+            ("cookie_jar", cookie_jar),
+            ("proxy", proxy),
+            ("default_encoding", default_encoding),
+            ("raise_for_status", raise_for_status),
+        ):
+            message = foreign_value_message(argument, value)
+            if message is not None:
+                raise TypeError(message)
+        if limits is not None and not isinstance(limits, Limits):
+            raise TypeError(f"limits= must be a fasthttp.Limits; got {type(limits).__name__}.")
+        if not isinstance(default_encoding, str):
+            raise TypeError(
+                f"default_encoding= must be an encoding name like 'utf-8'; got {type(default_encoding).__name__}."
+            )
         self.base_url = to_url(base_url) if base_url else None
         if self.base_url is not None and (self.base_url.query_string or self.base_url.fragment):
             raise InvalidURL(
@@ -156,8 +184,7 @@ class AsyncSession:
             missing = [name for name in ("h2", "httpx2") if importlib.util.find_spec(name) is None]
             if missing:
                 raise ImportError(
-                    f"http2=True needs the {' and '.join(missing)} package(s): "
-                    "pip install 'fasthttp-client[http2]'"
+                    f"http2=True needs the {' and '.join(missing)} package(s): pip install 'fasthttp-client[http2]'"
                 )
         if proxy is not None and not isinstance(proxy, str):
             raise TypeError(f"proxy= must be a URL string like 'http://127.0.0.1:3128'; got {type(proxy).__name__}.")
@@ -203,9 +230,7 @@ class AsyncSession:
         if self._state == "open":
             return self
         if self._state == "closed":
-            raise SessionClosedError(
-                "This AsyncSession was closed and cannot be reopened; create a new AsyncSession."
-            )
+            raise SessionClosedError("This AsyncSession was closed and cannot be reopened; create a new AsyncSession.")
         if self._transport is None:
             self._transport = self._build_transport()
         layers: list[Any] = [self.retry] if self.retry is not None else []
@@ -356,7 +381,7 @@ class AsyncSession:
             raise TypeError(f"method must be an HTTP method name like 'GET'; got {method!r}.")
         full = self._resolve(url)
         if self.params:
-            full = build_url(full, self.params)
+            full = build_url(full, _without_keys(self.params, params) if params else self.params)
         if params:
             full = build_url(full, params)
         merged = self.headers.copy()
@@ -388,9 +413,7 @@ class AsyncSession:
         )
 
     # -- sending ------------------------------------------------------------------------
-    async def send(
-        self, request: Request, *, stream: bool = False, follow_redirects: bool | None = None
-    ) -> Response:
+    async def send(self, request: Request, *, stream: bool = False, follow_redirects: bool | None = None) -> Response:
         """Send a built request through the whole pipeline; return the final Response,
         whatever its status. Raises RequestError (and subclasses) on failure.
 
@@ -488,6 +511,7 @@ class AsyncSession:
         files: Mapping[str, FileTypes] | None = None,
         json: Any = None,
         follow_redirects: bool | None = None,
+        **unknown: Never,
     ) -> AsyncIterator[StreamResponse]:
         """Send a request and yield the response at its first byte, the body unread.
 
@@ -496,10 +520,22 @@ class AsyncSession:
         given. Any status is yielded (check ``resp.status_code``); transport errors
         raise. Leaving the block closes the stream: early exits close the
         connection, a body read to its end returns it to the pool."""
+        if unknown:
+            from .compat import unknown_options_message
+
+            raise TypeError(unknown_options_message("stream", unknown))
         stream_timeout = Timeout.for_stream(self.timeout if timeout is _UNSET else timeout)
         request = self.build_request(
-            method, url, params=params, headers=headers, cookies=cookies, content=content,
-            data=data, files=files, json=json, timeout=stream_timeout,
+            method,
+            url,
+            params=params,
+            headers=headers,
+            cookies=cookies,
+            content=content,
+            data=data,
+            files=files,
+            json=json,
+            timeout=stream_timeout,
         )
         response = await self.send(request, stream=True, follow_redirects=follow_redirects)
         if not isinstance(response, StreamResponse):
@@ -537,17 +573,24 @@ class AsyncSession:
         )
 
     # -- the verbs (seed semantics: Response, or None on error) -----------------------------
-    async def request(self, method: str, url: str | URL, **options: Unpack[RequestOptions]) -> Response | None:
-        """Send one request. Returns the Response, or None (with one ERROR log line)
-        on an error or a 4xx/5xx status; with ``raise_errors=True`` it raises instead.
-
-        Options: ``params``, ``headers``, ``cookies``, one body argument (``json``,
-        ``data``, ``content``, ``files`` with ``data``), ``timeout``, ``auth``,
-        ``follow_redirects``, ``raise_errors``."""
+    async def _request(self, method: str, url: str | URL, **options: Unpack[RequestOptions]) -> Response | None:
+        """The body of every verb (see ``request()``)."""
         raise_errors = options.pop("raise_errors", None)
         follow_redirects = options.pop("follow_redirects", None)
         auth = options.pop("auth", _UNSET)
-        request = self.build_request(method, url, **cast("BuildOptions", options))
+        try:
+            request = self.build_request(method, url, **cast("BuildOptions", options))
+        except TypeError:
+            # An unknown keyword (often another client's habit): name our equivalent.
+            from .compat import foreign_value_message, unknown_options_message
+
+            unknown = {k: v for k, v in options.items() if k not in _BUILD_OPTION_NAMES}
+            message = unknown_options_message("request", unknown, where=f"session.{method.lower()}()")
+            if message is None and "timeout" in options:
+                message = foreign_value_message("timeout", options["timeout"])
+            if message is not None:
+                raise TypeError(message) from None
+            raise
         if auth is not _UNSET:
             request.extensions[AUTH_EXTENSION] = _coerce_auth(auth)
         raising = self.raise_errors if raise_errors is None else raise_errors
@@ -567,33 +610,53 @@ class AsyncSession:
             return None
         return response
 
-    async def get(self, url: str | URL, **options: Unpack[RequestOptions]) -> Response | None:
+    def request(self, method: str, url: str | URL, **options: Unpack[RequestOptions]) -> RequestCall[Response | None]:
+        """Send one request. Returns the Response, or None (with one ERROR log line)
+        on an error or a 4xx/5xx status; with ``raise_errors=True`` it raises instead.
+
+        Options: ``params``, ``headers``, ``cookies``, one body argument (``json``,
+        ``data``, ``content``, ``files`` with ``data``), ``timeout``, ``auth``,
+        ``follow_redirects``, ``raise_errors``. Await it: ``resp = await session.request(...)``."""
+        return RequestCall(self._request(method, url, **options), "request")
+
+    def get(self, url: str | URL, **options: Unpack[RequestOptions]) -> RequestCall[Response | None]:
         """GET ``url``; see ``request()`` for the options."""
-        return await self.request("GET", url, **options)
+        return RequestCall(self._request("GET", url, **options), "get")
 
-    async def head(self, url: str | URL, **options: Unpack[RequestOptions]) -> Response | None:
+    def head(self, url: str | URL, **options: Unpack[RequestOptions]) -> RequestCall[Response | None]:
         """HEAD ``url``; see ``request()``."""
-        return await self.request("HEAD", url, **options)
+        return RequestCall(self._request("HEAD", url, **options), "head")
 
-    async def options(self, url: str | URL, **options: Unpack[RequestOptions]) -> Response | None:
+    def options(self, url: str | URL, **options: Unpack[RequestOptions]) -> RequestCall[Response | None]:
         """OPTIONS ``url``; see ``request()``."""
-        return await self.request("OPTIONS", url, **options)
+        return RequestCall(self._request("OPTIONS", url, **options), "options")
 
-    async def delete(self, url: str | URL, **options: Unpack[RequestOptions]) -> Response | None:
+    def delete(self, url: str | URL, **options: Unpack[RequestOptions]) -> RequestCall[Response | None]:
         """DELETE ``url``; see ``request()``."""
-        return await self.request("DELETE", url, **options)
+        return RequestCall(self._request("DELETE", url, **options), "delete")
 
-    async def post(self, url: str | URL, **options: Unpack[RequestOptions]) -> Response | None:
+    def post(self, url: str | URL, **options: Unpack[RequestOptions]) -> RequestCall[Response | None]:
         """POST to ``url``; see ``request()``."""
-        return await self.request("POST", url, **options)
+        return RequestCall(self._request("POST", url, **options), "post")
 
-    async def put(self, url: str | URL, **options: Unpack[RequestOptions]) -> Response | None:
+    def put(self, url: str | URL, **options: Unpack[RequestOptions]) -> RequestCall[Response | None]:
         """PUT to ``url``; see ``request()``."""
-        return await self.request("PUT", url, **options)
+        return RequestCall(self._request("PUT", url, **options), "put")
 
-    async def patch(self, url: str | URL, **options: Unpack[RequestOptions]) -> Response | None:
+    def patch(self, url: str | URL, **options: Unpack[RequestOptions]) -> RequestCall[Response | None]:
         """PATCH ``url``; see ``request()``."""
-        return await self.request("PATCH", url, **options)
+        return RequestCall(self._request("PATCH", url, **options), "patch")
+
+
+def _without_keys(session_params: ParamsInput, call_params: ParamsInput) -> ParamsInput:
+    """The session's params minus those the call sets itself (the call's value wins, as in httpx)."""
+    if isinstance(session_params, str) or isinstance(call_params, str):
+        return session_params
+    names = {str(k) for k, _ in (call_params.items() if isinstance(call_params, Mapping) else call_params or ())}
+    items: Any = session_params.items() if isinstance(session_params, Mapping) else session_params or ()
+    kept: list[tuple[str, Any]] = [(k, v) for k, v in items if str(k) not in names]
+    return kept
+
 
 def _coerce_auth(auth: Any) -> Auth | None:
     if auth is None:
@@ -615,4 +678,3 @@ def _describe(exc: Exception) -> str:
     """The short cause for the ERROR line: the exception's own (masked) sentence."""
     kind = type(exc).__name__
     return f"{kind}: {exc}"
-

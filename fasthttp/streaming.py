@@ -21,7 +21,8 @@ README section "Streaming" (measured throughput and the reasons).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+import warnings
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
@@ -48,6 +49,10 @@ class ByteStream(Protocol):
 
     async def aclose(self) -> None:
         """Release the connection: back to the pool if the body was read to its end, else closed."""
+        ...
+
+    def abort(self) -> None:
+        """Close the connection at once, without awaiting (used when a stream is garbage-collected)."""
         ...
 
 
@@ -81,7 +86,7 @@ class StreamResponse(Response):
         default_encoding: str = "utf-8",
         max_decoded_size: int | None = None,
         max_body_size: int | None = None,
-        on_close: Callable[[], Awaitable[None]] | None = None,
+        on_close: Callable[[], None] | None = None,
     ) -> None:
         super().__init__(
             status_code,
@@ -152,7 +157,27 @@ class StreamResponse(Response):
         finally:
             on_close, self._on_close = self._on_close, None
             if on_close is not None:
-                await on_close()
+                on_close()
+
+    def __del__(self, _warn: Any = warnings.warn) -> None:
+        # A stream dropped without aclose(): close its connection (never pooled half-read) and give its
+        # pool slot back, so it cannot leak (encode/httpcore#1093); then say so.
+        if getattr(self, "_state", _CLOSED) == _CLOSED:
+            return
+        self._state = _CLOSED
+        try:
+            self._stream.abort()
+        finally:
+            on_close, self._on_close = self._on_close, None
+            if on_close is not None:
+                on_close()
+        _warn(
+            f"{self!r} was garbage-collected while open; its connection was closed. Use "
+            "'async with session.stream(...)' or 'await resp.aclose()'.",
+            ResourceWarning,
+            source=self,
+            stacklevel=2,
+        )
 
     # -- reading ------------------------------------------------------------------
     async def _raw_chunks(self) -> AsyncIterator[bytes]:
@@ -204,7 +229,7 @@ class StreamResponse(Response):
     async def aiter_text(self, chunk_size: int | None = None) -> AsyncIterator[str]:
         """The decoded body as text (charset from Content-Type), a character split across chunks kept whole."""
         self._start_reading("iterate the body as text")
-        decoder = TextDecoder.for_content_type(self.headers.get("content-type"))
+        decoder = TextDecoder(self.encoding)  # charset from Content-Type, else default_encoding
         async for chunk in _rechunk(self._decoded_chunks(), chunk_size):
             text = decoder.decode(chunk)
             if text:
@@ -216,7 +241,7 @@ class StreamResponse(Response):
     async def aiter_lines(self) -> AsyncIterator[str]:
         """The body line by line, terminators (``\\n``, ``\\r\\n``, ``\\r``) removed."""
         self._start_reading("iterate the body as lines")
-        text_decoder = TextDecoder.for_content_type(self.headers.get("content-type"))
+        text_decoder = TextDecoder(self.encoding)  # charset from Content-Type, else default_encoding
         lines = LineDecoder()
         async for chunk in self._decoded_chunks():
             for line in lines.feed(text_decoder.decode(chunk)):
@@ -307,6 +332,9 @@ class _MemoryStream:
         return data
 
     async def aclose(self) -> None:
+        self._data = b""
+
+    def abort(self) -> None:
         self._data = b""
 
 

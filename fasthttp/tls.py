@@ -20,14 +20,16 @@ VerifyTypes: TypeAlias = bool | str | os.PathLike[str] | ssl.SSLContext
 CertTypes: TypeAlias = str | tuple[str, str] | tuple[str, str, str] | None
 
 logger = logging.getLogger("fasthttp.tls")
-_default_context: ssl.SSLContext | None = None
+# The verify=True context, shared by sessions, per value of the variables that choose its CAs.
+_default_contexts: dict[tuple[str | None, str | None], ssl.SSLContext] = {}
 
 
 def _default() -> ssl.SSLContext:
-    global _default_context
-    if _default_context is None:
-        _default_context = ssl.create_default_context()
-    return _default_context
+    key = (os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+    context = _default_contexts.get(key)
+    if context is None:
+        context = _default_contexts[key] = ssl.create_default_context()
+    return context
 
 
 def build_ssl_context(verify: VerifyTypes = True, cert: CertTypes = None, *, http2: bool = False) -> ssl.SSLContext:

@@ -55,6 +55,9 @@ def coerce_auth(auth: Any) -> Auth | None:
     """``auth=`` values -> an Auth object (or None)."""
     if auth is None:
         return None
+    from ..compat import explain_foreign_value
+
+    explain_foreign_value("auth", auth)  # aiohttp.BasicAuth, httpx.BasicAuth...: name ours
     if isinstance(auth, tuple):
         if len(auth) != 2 or not all(isinstance(part, str) for part in auth):
             raise TypeError("auth= as a tuple must be (username, password), both strings.")

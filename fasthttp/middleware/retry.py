@@ -153,7 +153,7 @@ class RetryBudget:
 
     __slots__ = ("max_tokens", "token_ratio", "tokens")
 
-    def __init__(self, max_tokens: float = 10.0, token_ratio: float = 0.1) -> None:
+    def __init__(self, max_tokens: float = 100.0, token_ratio: float = 0.1) -> None:
         self.max_tokens = _number("max_tokens", max_tokens, allow_zero=False)
         self.token_ratio = _number("token_ratio", token_ratio, allow_zero=False)
         self.tokens = self.max_tokens
@@ -188,7 +188,7 @@ class RetryPolicy:
     respect_retry_after: bool = True
     max_retry_after: float = 60.0
     budget: bool = True
-    budget_max_tokens: float = 10.0
+    budget_max_tokens: float = 100.0
     budget_token_ratio: float = 0.1
 
     def __post_init__(self) -> None:

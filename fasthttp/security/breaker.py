@@ -5,6 +5,10 @@ Rules (shared/reliability/RESEARCH.md section 2):
 - CLOSED: every request passes. ``failure_threshold`` (5) CONSECUTIVE failures open
   the circuit. A success resets the count; a neutral outcome changes nothing, so a
   flood of 404s neither trips the breaker nor hides the 503s between them.
+  "Consecutive" is judged by when attempts STARTED, not when they ended: a failure
+  counts only if its attempt started after the latest successful attempt started.
+  Requests sent together often fail together (5 stalls in a burst of 200); those
+  say the origin was bad before the later successes, not that it is bad now.
 - OPEN: requests are refused at once with ``CircuitOpenError`` whose ``retry_after``
   is the time left. The first opening lasts ``open_for`` (30 s); every failed probe
   doubles it up to ``max_open_for`` (300 s): 30, 60, 120, 240, 300, 300. An optional
@@ -128,12 +132,13 @@ def origin_of(url: URL) -> Origin:
 class Ticket:
     """Permission for one attempt; report its outcome exactly once (later reports are ignored)."""
 
-    __slots__ = ("done", "epoch", "probe")
+    __slots__ = ("done", "epoch", "probe", "seq")
 
-    def __init__(self, epoch: int, probe: bool) -> None:
+    def __init__(self, epoch: int, probe: bool, seq: int = 0) -> None:
         self.epoch = epoch
         self.probe = probe
         self.done = False
+        self.seq = seq  # when the attempt started, in the breaker's own order
 
     def __repr__(self) -> str:
         kind = "probe" if self.probe else "normal"
@@ -160,6 +165,7 @@ class CircuitBreaker:
         "_epoch",
         "_failures",
         "_jitter",
+        "_last_success_seq",
         "_max_open_for",
         "_on_state_change",
         "_open_for",
@@ -170,6 +176,7 @@ class CircuitBreaker:
         "_probe_started",
         "_probe_timeout",
         "_rng",
+        "_seq",
         "_state",
         "_success_threshold",
         "_successes",
@@ -209,6 +216,8 @@ class CircuitBreaker:
         self._on_state_change = on_state_change
         self._state = CircuitState.CLOSED
         self._epoch = 0
+        self._seq = 0  # attempts issued
+        self._last_success_seq = 0  # the start order of the latest successful attempt
         self._failures = 0
         self._successes = 0
         self._open_period = self._open_for
@@ -252,12 +261,11 @@ class CircuitBreaker:
 
     def before_request(self) -> Ticket:
         """A ticket for one attempt, or CircuitOpenError when the origin must not be tried now."""
+        self._seq += 1
         if self._state is CircuitState.CLOSED:  # the common case: no clock, no refresh needed
-            return Ticket(self._epoch, probe=False)
+            return Ticket(self._epoch, probe=False, seq=self._seq)
         now = self._clock()
-        self._refresh(now)
-        if self._state is CircuitState.CLOSED:
-            return Ticket(self._epoch, probe=False)
+        self._refresh(now)  # OPEN may become HALF_OPEN here, never CLOSED
         if self._state is CircuitState.OPEN:
             wait = max(0.0, self._open_until - now)
             raise CircuitOpenError(
@@ -273,10 +281,12 @@ class CircuitBreaker:
                 retry_after=self._probe_retry_after,
             )
         self._probe_started = now
-        return Ticket(self._epoch, probe=True)
+        return Ticket(self._epoch, probe=True, seq=self._seq)
 
     def record_success(self, ticket: Ticket) -> None:
         """The attempt succeeded: reset the failure count, or count a probe success."""
+        if ticket.seq > self._last_success_seq:
+            self._last_success_seq = ticket.seq
         if not self._accept(ticket):
             return
         if self._state is CircuitState.CLOSED:
@@ -295,6 +305,8 @@ class CircuitBreaker:
             return
         now = self._clock()
         if self._state is CircuitState.CLOSED:
+            if ticket.seq < self._last_success_seq:
+                return  # it started before a request that has since succeeded: not "consecutive"
             self._failures += 1
             if self._failures >= self.failure_threshold:
                 self._open(now, self._open_for, f"after {self._failures} consecutive failures")

@@ -12,6 +12,7 @@ connect timeout.
 from __future__ import annotations
 
 import asyncio
+import io
 import socket
 import ssl
 from typing import TYPE_CHECKING, Any
@@ -64,6 +65,7 @@ class AiohttpTransport:
             {} if limits.max_per_host is not None else None
         )
         self._timeouts: dict[Timeout, aiohttp.ClientTimeout] = {}
+        self._live_streams: set[_AiohttpByteStream] = set()
         security = self._options.security
         self._max_body = security.max_body_size if security is not None else None
         self._proxy = self._options.proxy
@@ -160,7 +162,7 @@ class AiohttpTransport:
                 request.method,
                 request.url,
                 headers=request.headers,
-                data=request.content,
+                data=_body(request.content),
                 allow_redirects=False,
                 timeout=self._client_timeout(timeout, total),
                 proxy=self._proxy,
@@ -231,9 +233,12 @@ class AiohttpTransport:
             self._release_slots(host_gate)
             raise
         released = False
+        stream = _AiohttpByteStream(resp, request, timeout)
+        self._live_streams.add(stream)
 
-        async def release() -> None:
+        def release() -> None:
             nonlocal released
+            self._live_streams.discard(stream)
             if not released:
                 released = True
                 self._release_slots(host_gate)
@@ -241,7 +246,7 @@ class AiohttpTransport:
         version = resp.version
         return StreamResponse(
             resp.status,
-            stream=_AiohttpByteStream(resp, request, timeout),
+            stream=stream,
             headers=resp.headers,
             reason=resp.reason,
             http_version="HTTP/1.1" if version is None else f"HTTP/{version.major}.{version.minor}",
@@ -287,7 +292,21 @@ class AiohttpTransport:
         return b"".join(chunks)
 
     async def aclose(self) -> None:
+        # Wake every read still in flight first: aiohttp drops a closed connection's payload without
+        # failing it, and the reader would wait for ever.
+        for stream in list(self._live_streams):
+            stream.fail("the session was closed while the response was being read")
         await self._client.close()
+
+
+_LARGE_BODY = 1024 * 1024
+
+
+def _body(content: Any) -> Any:
+    """aiohttp writes a bytes body in one piece and warns above 1 MiB; hand it a file-like instead."""
+    if isinstance(content, bytes) and len(content) > _LARGE_BODY:
+        return io.BytesIO(content)
+    return content
 
 
 class _GuardedResolver(AbstractResolver):
@@ -330,6 +349,8 @@ class _AiohttpByteStream:
     async def read(self) -> bytes:
         try:
             chunk = await self._resp.content.readany()
+        except ReadError:
+            raise  # ours, set by fail()
         except aiohttp.ClientError as exc:
             raise _map_error(exc, self._request, self._timeout) from None
         except asyncio.TimeoutError:
@@ -345,6 +366,15 @@ class _AiohttpByteStream:
             self._resp.release()  # read to the end: the connection goes back to the pool
         else:
             self._resp.close()  # left early: close rather than drain an unknown rest
+
+    def abort(self) -> None:
+        self._resp.close()
+
+    def fail(self, why: str) -> None:
+        """Make a pending or later read raise ReadError, then close the connection."""
+        error = ReadError(f"{self._request.method} {mask_url(self._request.url)}: {why}.", request=self._request)
+        self._resp.content.set_exception(error)
+        self._resp.close()
 
 
 def _total_timeout(request: Request, timeout: Timeout) -> ReadTimeout:
@@ -410,6 +440,13 @@ def _map_error(exc: aiohttp.ClientError, request: Request, timeout: Timeout) -> 
             f"Could not resolve the host of {target}: {_reason(exc)}. Check the host name.", request=request
         )
     if isinstance(exc, aex.ClientConnectorError):
+        if request.url.scheme == "https" and isinstance(getattr(exc, "os_error", None), ConnectionResetError):
+            return TLSError(
+                f"TLS handshake failed for {target}: the server reset the connection during the handshake "
+                "(does it require a client certificate? pass cert=).",
+                request=request,
+                kind="protocol",
+            )
         return ConnectError(f"Could not connect for {target}: {_reason(exc)}.", request=request)
     if isinstance(exc, aex.InvalidURL):
         return InvalidURL(f"Invalid URL for {target}: {exc}.", request=request)
@@ -419,6 +456,9 @@ def _map_error(exc: aiohttp.ClientError, request: Request, timeout: Timeout) -> 
         )
     if isinstance(exc, aex.ClientPayloadError):
         text = str(exc)
+        cause = exc.__cause__ or exc.__context__
+        if isinstance(cause, ConnectionResetError) or "ConnectionResetError" in text:
+            return ReadError(f"{target}: the connection was reset while the body was being read.", request=request)
         if "decode" in text.lower() or "compress" in text.lower():
             return DecodingError(f"{target}: the response body could not be decoded ({text}).", request=request)
         return ProtocolError(f"{target}: the response body was malformed or cut short ({text}).", request=request)
@@ -432,5 +472,5 @@ def _map_error(exc: aiohttp.ClientError, request: Request, timeout: Timeout) -> 
 def _reason(exc: BaseException) -> str:
     os_error: Any = getattr(exc, "os_error", None)
     if os_error is not None:
-        return str(os_error.strerror or os_error)
+        return str(os_error.strerror or os_error) or type(os_error).__name__
     return str(exc) or type(exc).__name__

@@ -59,6 +59,7 @@ from ..exceptions import (  # noqa: E402
     ReadTimeout,
     RequestError,
     ResponseTooLarge,
+    TimeoutException,
     TLSError,
     TransportError,
     WriteError,
@@ -167,8 +168,9 @@ class HTTP2Transport:
         else:
             try:
                 return await asyncio.wait_for(self._send(request, timeout), total)
-            except asyncio.TimeoutError:  # the engine's own timeouts are mapped in _send
-                pass
+            except asyncio.TimeoutError as exc:
+                if isinstance(exc, TimeoutException):  # ours (mapped in _send) are already precise
+                    raise
         raise ReadTimeout(
             f"{request.method} {mask_url(request.url)} did not complete within its total "
             f"deadline of {total:g} s. Raise timeout= for slow endpoints.",
@@ -245,14 +247,16 @@ class HTTP2Transport:
         else:
             try:
                 resp, host_gate = await asyncio.wait_for(self._start(request, timeout), timeout.total)
-            except asyncio.TimeoutError:
+            except asyncio.TimeoutError as exc:
+                if isinstance(exc, TimeoutException):
+                    raise
                 raise ReadTimeout(
                     f"{request.method} {mask_url(request.url)} got no response within its total "
                     f"deadline of {timeout.total:g} s.",
                     request=request,
                 ) from None
 
-        async def release() -> None:
+        def release() -> None:
             if host_gate is not None:
                 host_gate.release()
 
@@ -394,6 +398,11 @@ class _Http2ByteStream:
 
     async def aclose(self) -> None:
         await self._resp.aclose()
+
+    def abort(self) -> None:
+        # httpx2 can only close a response asynchronously: its connection is dropped with the pool,
+        # or reclaimed by the engine when the stream is collected.
+        return None
 
 
 class _GuardedBackend:

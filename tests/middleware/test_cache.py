@@ -15,6 +15,7 @@ import pytest
 from fasthttp import AsyncSession, Response
 from fasthttp.middleware.cache import CacheMiddleware, InMemoryCacheStorage, SQLiteCacheStorage
 from fasthttp.middleware.cache_storage import CachedEntry
+from fasthttp.streaming import StreamResponse
 from fasthttp.testing import LocalServer
 
 
@@ -248,6 +249,8 @@ async def test_stream_requests_pass_through(server: LocalServer) -> None:
             request.extensions["fasthttp.stream"] = True
             response = await session.send(request)
             assert "from_cache" not in response.extensions
+            assert isinstance(response, StreamResponse)
+            await response.aclose()
     assert server.hits("/cache/60") == 2
 
 

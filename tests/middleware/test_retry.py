@@ -257,8 +257,8 @@ async def test_read_timeout_is_retried_within_the_deadline(server: LocalServer) 
 
 
 async def test_budget_stops_retries_against_a_failing_server(server: LocalServer) -> None:
-    """With the default budget (10 tokens, no retries at <= 5), five failing GETs cost 8 requests, not 15."""
-    retry = _retry()
+    """With a budget of 10 tokens (no retries at <= 5), five failing GETs cost 8 requests, not 15."""
+    retry = _retry(budget=RetryBudget(max_tokens=10))
     no_breaker = SecurityConfig(circuit_breaker=False)  # the breaker would stop the 503s first
     async with AsyncSession(base_url=server.url, middleware=[retry], security=no_breaker) as session:
         for _ in range(5):
