@@ -20,12 +20,14 @@ import inspect
 import os
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, TypeAlias, TypedDict, TypeVar
 
 from .dependencies import Depends
 from .exceptions import FastHTTPError
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
     from .config import Timeout
 
 __all__ = [
@@ -158,6 +160,23 @@ def mount(
     )
 
 
+class RouteOptions(TypedDict, total=False):
+    """The keyword arguments of the route decorators (see ``RouteRegistrar.route``)."""
+
+    params: Mapping[str, Any] | None
+    json: Any
+    data: Any
+    headers: Mapping[str, str] | None
+    get_request: Mapping[str, Any] | None
+    tags: Iterable[str] | str | None
+    dependencies: Sequence[Depends] | None
+    request_model: Any
+    response_model: Any
+    timeout: Timeout | float | None
+    raise_for_status: bool | None
+    name: str | None
+
+
 class RouteRegistrar:
     """The decorators shared by ``FastHTTP`` and ``Router``; subclasses store the route."""
 
@@ -207,119 +226,33 @@ class RouteRegistrar:
 
         return decorator
 
-    def get(
-        self, url: str, *, params: Mapping[str, Any] | None = None, json: Any = None,
-        data: Any = None, headers: Mapping[str, str] | None = None,
-        get_request: Mapping[str, Any] | None = None, tags: Iterable[str] | str | None = None,
-        dependencies: Sequence[Depends] | None = None, request_model: Any = None,
-        response_model: Any = None, timeout: Timeout | float | None = None,
-        raise_for_status: bool | None = None, name: str | None = None,
-    ) -> Callable[[HandlerT], HandlerT]:
-        """Record a GET request; the decorated ``async def handler(resp)`` gets the response."""
-        return self.route(
-            "GET", url, params=params, json=json, data=data, headers=headers,
-            get_request=get_request, tags=tags, dependencies=dependencies,
-            request_model=request_model, response_model=response_model, timeout=timeout,
-            raise_for_status=raise_for_status, name=name,
-        )
+    def get(self, url: str, **options: Unpack[RouteOptions]) -> Callable[[HandlerT], HandlerT]:
+        """Record a GET request; the decorated ``async def handler(resp)`` gets the response (see ``route()``)."""
+        return self.route("GET", url, **options)
 
-    def post(
-        self, url: str, *, params: Mapping[str, Any] | None = None, json: Any = None,
-        data: Any = None, headers: Mapping[str, str] | None = None,
-        get_request: Mapping[str, Any] | None = None, tags: Iterable[str] | str | None = None,
-        dependencies: Sequence[Depends] | None = None, request_model: Any = None,
-        response_model: Any = None, timeout: Timeout | float | None = None,
-        raise_for_status: bool | None = None, name: str | None = None,
-    ) -> Callable[[HandlerT], HandlerT]:
-        """Record a POST request (body from ``json=`` or ``data=``)."""
-        return self.route(
-            "POST", url, params=params, json=json, data=data, headers=headers,
-            get_request=get_request, tags=tags, dependencies=dependencies,
-            request_model=request_model, response_model=response_model, timeout=timeout,
-            raise_for_status=raise_for_status, name=name,
-        )
+    def post(self, url: str, **options: Unpack[RouteOptions]) -> Callable[[HandlerT], HandlerT]:
+        """Record a POST request (body from ``json=`` or ``data=``). Options: see ``route()``."""
+        return self.route("POST", url, **options)
 
-    def put(
-        self, url: str, *, params: Mapping[str, Any] | None = None, json: Any = None,
-        data: Any = None, headers: Mapping[str, str] | None = None,
-        get_request: Mapping[str, Any] | None = None, tags: Iterable[str] | str | None = None,
-        dependencies: Sequence[Depends] | None = None, request_model: Any = None,
-        response_model: Any = None, timeout: Timeout | float | None = None,
-        raise_for_status: bool | None = None, name: str | None = None,
-    ) -> Callable[[HandlerT], HandlerT]:
-        """Record a PUT request (body from ``json=`` or ``data=``)."""
-        return self.route(
-            "PUT", url, params=params, json=json, data=data, headers=headers,
-            get_request=get_request, tags=tags, dependencies=dependencies,
-            request_model=request_model, response_model=response_model, timeout=timeout,
-            raise_for_status=raise_for_status, name=name,
-        )
+    def put(self, url: str, **options: Unpack[RouteOptions]) -> Callable[[HandlerT], HandlerT]:
+        """Record a PUT request (body from ``json=`` or ``data=``). Options: see ``route()``."""
+        return self.route("PUT", url, **options)
 
-    def patch(
-        self, url: str, *, params: Mapping[str, Any] | None = None, json: Any = None,
-        data: Any = None, headers: Mapping[str, str] | None = None,
-        get_request: Mapping[str, Any] | None = None, tags: Iterable[str] | str | None = None,
-        dependencies: Sequence[Depends] | None = None, request_model: Any = None,
-        response_model: Any = None, timeout: Timeout | float | None = None,
-        raise_for_status: bool | None = None, name: str | None = None,
-    ) -> Callable[[HandlerT], HandlerT]:
-        """Record a PATCH request (body from ``json=`` or ``data=``)."""
-        return self.route(
-            "PATCH", url, params=params, json=json, data=data, headers=headers,
-            get_request=get_request, tags=tags, dependencies=dependencies,
-            request_model=request_model, response_model=response_model, timeout=timeout,
-            raise_for_status=raise_for_status, name=name,
-        )
+    def patch(self, url: str, **options: Unpack[RouteOptions]) -> Callable[[HandlerT], HandlerT]:
+        """Record a PATCH request (body from ``json=`` or ``data=``). Options: see ``route()``."""
+        return self.route("PATCH", url, **options)
 
-    def delete(
-        self, url: str, *, params: Mapping[str, Any] | None = None, json: Any = None,
-        data: Any = None, headers: Mapping[str, str] | None = None,
-        get_request: Mapping[str, Any] | None = None, tags: Iterable[str] | str | None = None,
-        dependencies: Sequence[Depends] | None = None, request_model: Any = None,
-        response_model: Any = None, timeout: Timeout | float | None = None,
-        raise_for_status: bool | None = None, name: str | None = None,
-    ) -> Callable[[HandlerT], HandlerT]:
-        """Record a DELETE request."""
-        return self.route(
-            "DELETE", url, params=params, json=json, data=data, headers=headers,
-            get_request=get_request, tags=tags, dependencies=dependencies,
-            request_model=request_model, response_model=response_model, timeout=timeout,
-            raise_for_status=raise_for_status, name=name,
-        )
+    def delete(self, url: str, **options: Unpack[RouteOptions]) -> Callable[[HandlerT], HandlerT]:
+        """Record a DELETE request. Options: see ``route()``."""
+        return self.route("DELETE", url, **options)
 
-    def head(
-        self, url: str, *, params: Mapping[str, Any] | None = None, json: Any = None,
-        data: Any = None, headers: Mapping[str, str] | None = None,
-        get_request: Mapping[str, Any] | None = None, tags: Iterable[str] | str | None = None,
-        dependencies: Sequence[Depends] | None = None, request_model: Any = None,
-        response_model: Any = None, timeout: Timeout | float | None = None,
-        raise_for_status: bool | None = None, name: str | None = None,
-    ) -> Callable[[HandlerT], HandlerT]:
-        """Record a HEAD request (the response has headers and no body)."""
-        return self.route(
-            "HEAD", url, params=params, json=json, data=data, headers=headers,
-            get_request=get_request, tags=tags, dependencies=dependencies,
-            request_model=request_model, response_model=response_model, timeout=timeout,
-            raise_for_status=raise_for_status, name=name,
-        )
+    def head(self, url: str, **options: Unpack[RouteOptions]) -> Callable[[HandlerT], HandlerT]:
+        """Record a HEAD request (the response has headers and no body). Options: see ``route()``."""
+        return self.route("HEAD", url, **options)
 
-    def options(
-        self, url: str, *, params: Mapping[str, Any] | None = None, json: Any = None,
-        data: Any = None, headers: Mapping[str, str] | None = None,
-        get_request: Mapping[str, Any] | None = None, tags: Iterable[str] | str | None = None,
-        dependencies: Sequence[Depends] | None = None, request_model: Any = None,
-        response_model: Any = None, timeout: Timeout | float | None = None,
-        raise_for_status: bool | None = None, name: str | None = None,
-    ) -> Callable[[HandlerT], HandlerT]:
-        """Record an OPTIONS request."""
-        return self.route(
-            "OPTIONS", url, params=params, json=json, data=data, headers=headers,
-            get_request=get_request, tags=tags, dependencies=dependencies,
-            request_model=request_model, response_model=response_model, timeout=timeout,
-            raise_for_status=raise_for_status, name=name,
-        )
-
-
+    def options(self, url: str, **options: Unpack[RouteOptions]) -> Callable[[HandlerT], HandlerT]:
+        """Record an OPTIONS request. Options: see ``route()``."""
+        return self.route("OPTIONS", url, **options)
 class Router(RouteRegistrar):
     """A group of routes sharing a URL prefix, a base URL, tags and dependencies.
 
