@@ -57,11 +57,11 @@ class Response:
     __slots__ = (
         "_content",
         "_cookies",
+        "_elapsed",
         "_headers",
         "_raw_headers",
         "_text",
         "default_encoding",
-        "_elapsed",
         "extensions",
         "history",
         "http_version",

@@ -21,6 +21,7 @@ import base64
 import contextlib
 import importlib.util
 import logging
+import os
 import warnings
 from collections.abc import AsyncIterator, Callable, Mapping
 from types import TracebackType
@@ -135,7 +136,7 @@ class AsyncSession:
         limits: Limits | None = None,
         verify: VerifyTypes = True,
         cert: CertTypes = None,
-        transport: Transport | None = None,
+        transport: Transport | str | None = None,
         default_encoding: str = "utf-8",
         event_hooks: Mapping[str, Any] | None = None,
         auth: AuthTypes = None,
@@ -215,6 +216,11 @@ class AsyncSession:
         self.verify = verify
         self.cert = cert
         self.default_encoding = default_encoding
+        if transport is None or isinstance(transport, str):
+            self.transport_kind = _transport_kind(transport)
+            transport = None
+        else:
+            self.transport_kind = type(transport).__name__
         self._transport: Transport | None = transport
         self._own_transport = transport is None
         self._handler: CallNext | None = None
@@ -288,9 +294,13 @@ class AsyncSession:
             from .transport.http2 import HTTP2Transport
 
             return HTTP2Transport(options)
-        from .transport.aiohttp import AiohttpTransport
+        if self.transport_kind == "aiohttp":
+            from .transport.aiohttp import AiohttpTransport
 
-        return AiohttpTransport(options)
+            return AiohttpTransport(options)
+        from .transport.http11 import HTTP11Transport
+
+        return HTTP11Transport(options)
 
     async def close(self) -> None:
         """Close every connection. The session cannot be used afterwards; closing twice is fine."""
@@ -656,6 +666,23 @@ def _without_keys(session_params: ParamsInput, call_params: ParamsInput) -> Para
     items: Any = session_params.items() if isinstance(session_params, Mapping) else session_params or ()
     kept: list[tuple[str, Any]] = [(k, v) for k, v in items if str(k) not in names]
     return kept
+
+
+TRANSPORT_ENV: Final = "FASTHTTP_TRANSPORT"
+_TRANSPORT_KINDS = ("http11", "aiohttp")
+
+
+def _transport_kind(name: str | None) -> str:
+    """``transport="http11"`` (our own, the default) or ``"aiohttp"``; None reads FASTHTTP_TRANSPORT."""
+    chosen = name if name is not None else os.environ.get(TRANSPORT_ENV, "http11")
+    kind = chosen.strip().lower()
+    if kind not in _TRANSPORT_KINDS:
+        where = "transport=" if name is not None else f"the environment variable {TRANSPORT_ENV}"
+        raise ValueError(
+            f"{where} names the HTTP/1.1 transport {chosen!r}; use 'http11' (fasthttp's own, the default) "
+            "or 'aiohttp', or pass a Transport object."
+        )
+    return kind
 
 
 def _coerce_auth(auth: Any) -> Auth | None:

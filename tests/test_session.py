@@ -5,7 +5,6 @@ from __future__ import annotations
 import gc
 import io
 import logging
-from typing import Any
 
 import pytest
 
@@ -346,14 +345,23 @@ async def test_userinfo_becomes_basic_auth_and_is_not_sent_in_the_url(server: Lo
     assert resp.url.user is None and resp.request is not None and resp.request.url.user is None
 
 
-async def test_one_pool_is_reused(shared_server: LocalServer) -> None:
-    """Sequential requests reuse one keep-alive connection."""
-    async with AsyncSession(base_url=shared_server.url) as session:
+async def test_one_pool_is_reused() -> None:
+    """Sequential requests reuse one keep-alive connection (the server sees one client port)."""
+    from aiohttp import web
+
+    from tests.support.scripted import scripted_server
+
+    peers: list[object] = []
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        assert request.transport is not None
+        peers.append(request.transport.get_extra_info("peername"))
+        return web.json_response({"ok": True})
+
+    async with scripted_server(handler) as url, AsyncSession(base_url=url) as session:
         for _ in range(5):
-            await session.get("/get")
-        transport: Any = session._transport
-        connector = transport._client.connector
-        assert sum(len(v) for v in connector._conns.values()) == 1
+            assert await session.get("/") is not None
+    assert len(peers) == 5 and len(set(peers)) == 1
 
 
 async def test_event_hooks_see_every_request_and_response(server: LocalServer) -> None:
@@ -418,3 +426,17 @@ def test_bad_auth_values_are_explained() -> None:
         AsyncSession(auth=("only-user",))  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="auth object"):
         AsyncSession(auth=42)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("kind", ["http11", "aiohttp"])
+async def test_both_http11_transports_are_selectable(shared_server: LocalServer, kind: str) -> None:
+    """transport="http11" (the default) and transport="aiohttp" both send requests."""
+    async with AsyncSession(base_url=shared_server.url, transport=kind) as session:
+        assert _ok(await session.get("/get")).status == 200
+        assert type(session._transport).__name__ == {"http11": "HTTP11Transport", "aiohttp": "AiohttpTransport"}[kind]
+
+
+def test_unknown_transport_name_is_explained() -> None:
+    """An unknown transport name raises ValueError naming the two choices."""
+    with pytest.raises(ValueError, match=r"'http11'.*'aiohttp'"):
+        AsyncSession(transport="curl")

@@ -90,8 +90,13 @@ class _DropEngineDebug(logging.Filter):
 
 
 _ENGINE_LOGGERS = (
-    "hpack.hpack", "hpack.table", "httpcore2.connection", "httpcore2.http11", "httpcore2.http2",
-    "httpcore2.proxy", "httpcore2.socks",
+    "hpack.hpack",
+    "hpack.table",
+    "httpcore2.connection",
+    "httpcore2.http11",
+    "httpcore2.http2",
+    "httpcore2.proxy",
+    "httpcore2.socks",
 )
 for _name in _ENGINE_LOGGERS:
     logging.getLogger(_name).addFilter(_DropEngineDebug())
@@ -149,11 +154,7 @@ class HTTP2Transport:
 
     # -- the Transport protocol ------------------------------------------------------
     async def handle(self, request: Request) -> Response:
-        timeout = (
-            request.timeout
-            if isinstance(request.timeout, Timeout)
-            else Timeout.coerce(request.timeout)
-        )
+        timeout = request.timeout if isinstance(request.timeout, Timeout) else Timeout.coerce(request.timeout)
         total = timeout.total
         if total is None:
             return await self._send(request, timeout)
@@ -294,9 +295,7 @@ class HTTP2Transport:
             try:
                 pairs.append((name.encode("ascii"), value.encode("utf-8")))
             except UnicodeEncodeError:
-                raise _bad_header(
-                    request, f"the value of header {name!r} cannot be encoded as UTF-8"
-                ) from None
+                raise _bad_header(request, f"the value of header {name!r} cannot be encoded as UTF-8") from None
         for name, value in _DEFAULT_HEADERS:
             if name not in headers:
                 pairs.append((name.encode("ascii"), value.encode("ascii")))
@@ -511,11 +510,7 @@ def _tls_error(exc: BaseException, request: Request, target: str) -> TLSError | 
         if isinstance(cause, ssl.SSLCertVerificationError):
             code = cause.verify_code
             message = (cause.verify_message or _safe_text(cause)).rstrip(".")
-            kind = (
-                "hostname"
-                if code in (_X509_HOSTNAME_MISMATCH, _X509_IP_ADDRESS_MISMATCH)
-                else "certificate"
-            )
+            kind = "hostname" if code in (_X509_HOSTNAME_MISMATCH, _X509_IP_ADDRESS_MISMATCH) else "certificate"
             return TLSError(
                 f"TLS {kind} check failed for {target}: {message}. Pass verify= a CA bundle that "
                 "signs the server's certificate (verify=False disables checking).",
@@ -584,8 +579,7 @@ def _map_error(
             )
         if proxy:
             return ProxyError(
-                f"Could not connect to the proxy {mask_url(proxy)} for {target}: "
-                f"{_os_reason(exc)}.",
+                f"Could not connect to the proxy {mask_url(proxy)} for {target}: {_os_reason(exc)}.",
                 request=request,
             )
         return ConnectError(f"Could not connect for {target}: {_os_reason(exc)}.", request=request)
@@ -606,14 +600,12 @@ def _map_error(
         return ProtocolError(f"{target}: HTTP protocol error ({_safe_text(exc)}).", request=request)
     if isinstance(exc, httpx2.WriteError):
         return WriteError(
-            f"{target}: the connection broke while the request was being sent "
-            f"({_os_reason(exc)}).",
+            f"{target}: the connection broke while the request was being sent ({_os_reason(exc)}).",
             request=request,
         )
     if isinstance(exc, httpx2.NetworkError):  # ReadError, CloseError
         return ReadError(
-            f"{target}: the connection broke while the response was being read "
-            f"({_os_reason(exc)}).",
+            f"{target}: the connection broke while the response was being read ({_os_reason(exc)}).",
             request=request,
         )
     if isinstance(exc, httpx2.UnsupportedProtocol):

@@ -1,0 +1,1 @@
+"""Tests of the transports themselves (the HTTP/1.1 transport on asyncio + httptools)."""
