@@ -1,0 +1,182 @@
+"""The issue's targets for fasthttp (issue 2, item 11), checked against a run's cells."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from .importtime import ImportTime
+from .stats import Cell, paired_ratio, ratio
+
+__all__ = ["SUBJECT", "TargetCheck", "check_app_targets", "check_targets"]
+
+SUBJECT = "fasthttp"
+NOISE = 0.10  # LIMIT.md: differences under 10% are noise on these shared machines
+
+# (workload, baseline, minimum ratio of fasthttp's rate to the baseline's)
+_RATE_TARGETS: tuple[tuple[str, str, float], ...] = (
+    ("conc", "aiohttp", 0.9),
+    ("conc", "httpx", 10.0),
+    ("seq", "aiohttp", 0.9),
+    ("big", "aiohttp", 0.9),
+)
+_RSS_LIMIT = 1.2  # peak RSS at most this times aiohttp's, on every workload
+
+
+@dataclass(frozen=True)
+class TargetCheck:
+    target: str
+    measured: str
+    met: bool | None  # None: not measured in this run
+    note: str = ""
+
+    @property
+    def verdict(self) -> str:
+        return {True: "**met**", False: "**missed**", None: "not measured"}[self.met]
+
+
+def _noise_note(value: float, threshold: float) -> str:
+    return f"within {NOISE:.0%} of the threshold: noise-level" if abs(value / threshold - 1) < NOISE else ""
+
+
+def _missing(cells: Mapping[tuple[str, str], Cell], *keys: tuple[str, str]) -> str | None:
+    for key in keys:
+        cell = cells.get(key)
+        if cell is None:
+            return f"{key[1]} did not run {key[0]}"
+        if cell.rate is None:
+            return f"{key[1]} on {key[0]}: {cell.unsupported or '; '.join(cell.errors) or 'no result'}"
+    return None
+
+
+def _rate_checks(cells: Mapping[tuple[str, str], Cell]) -> list[TargetCheck]:
+    checks = []
+    for workload, baseline, minimum in _RATE_TARGETS:
+        target = f"{workload}: {SUBJECT} ≥ {minimum:g}× {baseline}"
+        why = _missing(cells, (workload, SUBJECT), (workload, baseline))
+        if why is not None:
+            checks.append(TargetCheck(target, why, None))
+            continue
+        subject, base = cells[(workload, SUBJECT)], cells[(workload, baseline)]
+        value = ratio(subject.rate, base.rate)
+        paired = paired_ratio(subject, base)
+        assert value is not None
+        measured = f"{value:.2f}× (paired per round: {paired:.2f}×)" if paired else f"{value:.2f}×"
+        cpu_ratio = ratio(base.cpu_us_per_req, subject.cpu_us_per_req)
+        if cpu_ratio is not None:
+            measured += (
+                f"; CPU/req {subject.cpu_us_per_req:,.0f} vs {base.cpu_us_per_req:,.0f} µs"
+                f", {cpu_ratio:.2f}× as efficient"
+            )
+        checks.append(TargetCheck(target, measured, value >= minimum, _noise_note(value, minimum)))
+    return checks
+
+
+def _rss_checks(cells: Mapping[tuple[str, str], Cell]) -> list[TargetCheck]:
+    checks = []
+    for workload in dict.fromkeys(w for w, _ in cells):
+        target = f"{workload}: {SUBJECT} peak RSS ≤ {_RSS_LIMIT:g}× aiohttp's"
+        why = _missing(cells, (workload, SUBJECT), (workload, "aiohttp"))
+        if why is not None:
+            checks.append(TargetCheck(target, why, None))
+            continue
+        subject = cells[(workload, SUBJECT)].peak_rss_mib
+        base = cells[(workload, "aiohttp")].peak_rss_mib
+        value = ratio(subject, base)
+        if value is None or subject is None or base is None:
+            checks.append(TargetCheck(target, "no RSS reported", None))
+            continue
+        measured = f"{subject:.1f} MiB vs {base:.1f} MiB = {value:.2f}×"
+        checks.append(TargetCheck(target, measured, value <= _RSS_LIMIT, _noise_note(value, _RSS_LIMIT)))
+    return checks
+
+
+def _import_check(imports: Sequence[ImportTime]) -> TargetCheck:
+    target = f"`import {SUBJECT}` no slower than `import aiohttp`"
+    by_label = {t.label: t for t in imports}
+    if SUBJECT not in by_label or "aiohttp" not in by_label:
+        return TargetCheck(target, "import times not measured", None)
+    ours, theirs = by_label[SUBJECT].median_ms, by_label["aiohttp"].median_ms
+    note = ""
+    full = by_label.get(f"{SUBJECT} + transport")
+    if full is not None:
+        note = (
+            f"aiohttp is imported lazily, when the first session opens: `import {SUBJECT}` plus its "
+            f"transport takes {full.median_ms:.0f} ms"
+        )
+    return TargetCheck(target, f"{ours:.0f} ms vs {theirs:.0f} ms = {ours / theirs:.2f}×", ours <= theirs, note)
+
+
+def check_targets(cells: Mapping[tuple[str, str], Cell], imports: Sequence[ImportTime]) -> list[TargetCheck]:
+    """Every target of the issue, in the issue's order."""
+    return [*_rate_checks(cells), *_rss_checks(cells), _import_check(imports)]
+
+
+# ``--suite app`` (issues 4 and 5): the clients its targets compare.
+_APP = "fasthttp-app"
+_SESSION = SUBJECT
+_PYPI = "fasthttp-client"
+_MW = "fasthttp-mw3"
+
+
+def _wall_ratio_check(
+    cells: Mapping[tuple[str, str], Cell], workload: str, slow: str, fast: str, limit: float, target: str
+) -> TargetCheck:
+    """``slow``'s wall time over ``fast``'s (= fast's rate / slow's rate) must be ≤ ``limit``."""
+    why = _missing(cells, (workload, slow), (workload, fast))
+    if why is not None:
+        return TargetCheck(target, why, None)
+    a, b = cells[(workload, slow)], cells[(workload, fast)]
+    value = ratio(b.rate, a.rate)
+    paired = paired_ratio(b, a)
+    cpu = ratio(a.cpu_us_per_req, b.cpu_us_per_req)
+    assert value is not None
+    measured = f"{value:.3f}×" + (f" (paired per round: {paired:.3f}×)" if paired else "")
+    if cpu is not None:
+        measured += f"; CPU/req {a.cpu_us_per_req:,.1f} vs {b.cpu_us_per_req:,.1f} µs = {cpu:.3f}×"
+    return TargetCheck(target, measured, value <= limit, _noise_note(value, limit))
+
+
+def check_app_targets(cells: Mapping[tuple[str, str], Cell]) -> list[TargetCheck]:
+    """The targets of ``--suite app``: issue 4 (declarative app) and issue 5 (middleware)."""
+    checks = [
+        _wall_ratio_check(
+            cells, "app", _APP, _SESSION, 1.15, f"app: {_APP} `app.run()` wall ≤ 1.15× one AsyncSession's (issue 4)"
+        )
+    ]
+    target = f"app: {_APP} ≥ 10× faster than PyPI {_PYPI}'s `app.run()`"
+    why = _missing(cells, ("app", _APP), ("app", _PYPI))
+    if why is not None:
+        checks.append(TargetCheck(target, why, None))
+    else:
+        ours, theirs = cells[("app", _APP)], cells[("app", _PYPI)]
+        value = ratio(ours.rate, theirs.rate)
+        paired = paired_ratio(ours, theirs)
+        cpu = ratio(theirs.cpu_us_per_req, ours.cpu_us_per_req)
+        assert value is not None
+        measured = f"{value:.1f}×" + (f" (paired per round: {paired:.1f}×)" if paired else "")
+        if cpu is not None:
+            measured += f"; CPU/req {ours.cpu_us_per_req:,.0f} vs {theirs.cpu_us_per_req:,.0f} µs = {cpu:.1f}×"
+        checks.append(TargetCheck(target, measured, value >= 10.0, _noise_note(value, 10.0)))
+    app = cells.get(("app", _APP))
+    if app is not None and app.peak_rss_mib is not None:
+        session = cells.get(("app", _SESSION))
+        versus = (
+            f" (one AsyncSession, same 10,000 requests: {session.peak_rss_mib:.1f} MiB)"
+            if session and session.peak_rss_mib is not None
+            else ""
+        )
+        before = [r.raw.get("rss_before_kib") for r in app.ok_runs]
+        known = [b / 1024 for b in before if b]
+        note = f"RSS before the first 10,000-route run: {min(known):.1f}–{max(known):.1f} MiB" if known else ""
+        checks.append(
+            TargetCheck(
+                f"app: peak RSS of the {_APP} process (no target)", f"{app.peak_rss_mib:.1f} MiB{versus}", None, note
+            )
+        )
+    checks.append(
+        _wall_ratio_check(
+            cells, "conc", _MW, _SESSION, 1.05, f"conc: 3 pass-through middlewares cost < 5 % ({_MW} vs {_SESSION})"
+        )
+    )
+    return checks
