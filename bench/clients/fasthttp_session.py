@@ -24,6 +24,14 @@ CLIENTS = (
         "(orjson) / resp.content; `session.stream()` + aiter_bytes(65536)",
         env=(("FASTHTTP_ALLOW_HOSTS", "127.0.0.1"),),
     ),
+    ClientSpec(
+        name="fasthttp-uvloop",
+        adapter=__name__.rpartition(".")[2],
+        label="same, on uvloop",
+        loop="uvloop",
+        env=(("FASTHTTP_ALLOW_HOSTS", "127.0.0.1"),),
+        default=False,
+    ),
 )
 
 
