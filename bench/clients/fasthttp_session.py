@@ -36,6 +36,8 @@ CLIENTS = (
 
 
 class Adapter(BaseAdapter):
+    transport: str | None = None  # a transport name for AsyncSession(transport=...); None: the default
+
     def __init__(self) -> None:
         self._session: AsyncSession | None = None
         self._source = ""
@@ -46,7 +48,7 @@ class Adapter(BaseAdapter):
 
         # Which code this process runs (bench.run measures a snapshot of fasthttp/).
         self._source = tree_digest(Path(fasthttp.__file__).parent)
-        self._session = AsyncSession(base_url=base_url)
+        self._session = AsyncSession(base_url=base_url, transport=self.transport)
         await self._session.open()
 
     async def close(self) -> None:
@@ -91,14 +93,17 @@ class Adapter(BaseAdapter):
         return None
 
     def versions(self) -> dict[str, str]:
-        import aiohttp
+        from importlib.metadata import version
+
         import orjson
 
         import fasthttp
 
+        kind = self._session.transport_kind if self._session is not None else "http11"
+        engine = "aiohttp" if kind == "aiohttp" else "httptools"
         return {
             "fasthttp": fasthttp.__version__,
             "fasthttp source": self._source or tree_digest(Path(fasthttp.__file__).parent),
-            "fasthttp transport aiohttp": aiohttp.__version__,
+            f"fasthttp transport {kind} ({engine})": version(engine),
             "orjson": orjson.__version__,
         }

@@ -192,11 +192,16 @@ class AiohttpTransport:
         if host_gate is not None:
             host_gate.release()
 
-    async def handle(self, request: Request) -> Response:
+    async def _begin(self, request: Request) -> tuple[Timeout, float | None, SlotGate | None]:
+        """What every request does first: its Timeout, the DNS-free SSRF check, then its pool slots."""
         timeout = request.timeout if isinstance(request.timeout, Timeout) else Timeout.coerce(request.timeout)
         if self._guard is not None:
             self._guard.check_target(request.url)
         total, host_gate = await self._acquire(request, timeout)
+        return timeout, total, host_gate
+
+    async def handle(self, request: Request) -> Response:
+        timeout, total, host_gate = await self._begin(request)
         loop = asyncio.get_running_loop()
         started = loop.time()
         # The total deadline is kept by our DeadlineWatch (one timer for all requests; aiohttp's own
@@ -237,10 +242,7 @@ class AiohttpTransport:
 
     async def handle_stream(self, request: Request) -> StreamResponse:
         """Send ``request`` and return at the first byte of the response, the body unread."""
-        timeout = request.timeout if isinstance(request.timeout, Timeout) else Timeout.coerce(request.timeout)
-        if self._guard is not None:
-            self._guard.check_target(request.url)
-        total, host_gate = await self._acquire(request, timeout)
+        timeout, total, host_gate = await self._begin(request)
         loop = asyncio.get_running_loop()
         started = loop.time()
         try:
