@@ -227,8 +227,9 @@ class FastHTTP(RouteRegistrar):
     # -- analysis -----------------------------------------------------------------------------
     def _plans(self, tags: Iterable[str] | str | None) -> list[Plan]:
         problems: list[str] = []
+        good_handlers: set[object] = set()
         for route in self.routes:
-            problems.extend(route_problems(route, self.base_url))
+            problems.extend(route_problems(route, self.base_url, good_handlers))
         if problems:
             raise RouteDefinitionError(problems)
         routes = self.routes

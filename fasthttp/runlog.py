@@ -21,9 +21,10 @@ and erased before any log record is written, so lines never interleave.
 
 Cost: the per-request INFO line is on the hot path of 10,000-route runs, so its
 record is cloned from a prototype (no stack walk, no thread/process lookups) and,
-when fasthttp's own console handler is the only destination, lines are written in
-one batch per event-loop iteration (same format, same order) rather than one
-write and flush each.
+when every destination is a plain ``StreamHandler``/``FileHandler`` (fasthttp's
+console handler, a log file, a pipe), lines are formatted by those handlers as usual
+but written in one batch per event-loop iteration (same text, same order) rather
+than one write and flush each.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from urllib.parse import parse_qsl, urlencode
 
 import orjson
 
+from .logbatch import LineBatch
 from .logging import logger
 from .security.redact import REDACTED, is_secret_header, is_secret_param, mask_url
 
@@ -195,77 +197,6 @@ class _RecordMaker:
         return record
 
 
-class _FlushFirst(logging.Filter):
-    """On the console handler while lines are batched: write the batch before any other
-    record, so the order of lines is kept."""
-
-    def __init__(self, batch: _LineBatch) -> None:
-        super().__init__()
-        self.batch = batch
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        self.batch.flush()
-        return True
-
-
-class _LineBatch:
-    """The per-request INFO lines, formatted by fasthttp's own console handler as usual but
-    written to its stream once per event-loop iteration instead of once per line (a write
-    and a flush per line cost as much as the rest of the line). Used only when that
-    handler is the only place records go, and never with a progress line."""
-
-    def __init__(self, handler: logging.StreamHandler[TextIO]) -> None:
-        self.handler = handler
-        self.lines: list[str] = []
-        self.scheduled = False
-        self.scratch = logger.makeRecord(logger.name, logging.INFO, __file__, 0, "", (), None)
-        self.filter = _FlushFirst(self)
-        handler.addFilter(self.filter)
-
-    @staticmethod
-    def usable(handler: logging.Handler | None) -> bool:
-        return (
-            isinstance(handler, logging.StreamHandler)
-            and logger.handlers == [handler]
-            and not logger.filters
-            and not handler.filters
-            and handler.level <= logging.INFO
-            and not logging.getLogger().handlers
-        )
-
-    def add(self, msg: str, args: tuple[Any, ...]) -> None:
-        """Format one INFO line; the scratch record never leaves this object, so one is reused."""
-        record = self.scratch
-        record.msg = msg
-        record.args = args
-        record.created = now = time.time()
-        record.msecs = int((now - int(now)) * 1000) + 0.0
-        self.lines.append(self.handler.format(record))
-        if not self.scheduled:
-            self.scheduled = True
-            asyncio.get_running_loop().call_soon(self.flush)
-
-    def flush(self) -> None:
-        self.scheduled = False
-        if not self.lines:
-            return
-        text = "\n".join(self.lines) + "\n"
-        self.lines.clear()
-        handler = self.handler
-        handler.acquire()
-        try:
-            handler.stream.write(text)
-            handler.stream.flush()
-        except (OSError, ValueError):
-            pass  # like StreamHandler on a closed stream: logging must not break the run
-        finally:
-            handler.release()
-
-    def stop(self) -> None:
-        self.flush()
-        self.handler.removeFilter(self.filter)
-
-
 def _wants_progress(handler: logging.Handler | None, total: int) -> bool:
     if handler is None or total <= PROGRESS_MIN_ROUTES or os.environ.get("CI"):
         return False
@@ -301,7 +232,7 @@ class RunLog:
         self.info = logger.isEnabledFor(logging.INFO)
         self.started = time.perf_counter()
         self.progress: _Progress | None = None
-        self.batch: _LineBatch | None = None
+        self.batch: LineBatch | None = None
         self.record = _RecordMaker()
         self._handler = console
         self._app_level = app_logger.level
@@ -320,8 +251,8 @@ class RunLog:
         if _wants_progress(handler, self.total) and isinstance(handler, logging.StreamHandler):
             self.progress = _Progress(handler, self)
             self.progress.start()
-        elif self.info and _LineBatch.usable(handler) and isinstance(handler, logging.StreamHandler):
-            self.batch = _LineBatch(handler)
+        elif self.info:
+            self.batch = LineBatch.start()
 
     def end(self, results: RunResults) -> None:
         """``Done in X.XXs`` and the summary (or what finished, after an interruption)."""

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from .dependencies import Depends, apply_dependency
 from .exceptions import FastHTTPError
-from .models import Headers, build_url, join_url, to_url
+from .models import Headers, Request, build_url, join_url, to_url
 from .results import RouteOutcome, RunResults
 from .routing import Route, is_absolute_url
 from .runlog import RunLog
@@ -35,11 +35,12 @@ if TYPE_CHECKING:
     from yarl import URL
 
     from .app import FastHTTP
-    from .models import Request
 
-__all__ = ["Analysis", "Plan", "Run"]
+__all__ = ["Analysis", "Plan", "RequestShape", "Run"]
 
 _perf = time.perf_counter
+#: A worker yields to the loop at least once every this many routes (see ``Run.run_all``).
+_YIELD_EVERY = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,9 +69,11 @@ def merge_options(layers: Iterable[Mapping[str, Any] | None]) -> RequestDefaults
 
 
 class Analysis:
-    """What every plan of one run shares: per-method defaults and parsed URLs."""
+    """What every plan of one run shares: per-method defaults, parsed URLs and the request
+    shapes of routes that send the same request (a generated app's thousands of routes
+    to one endpoint share one)."""
 
-    __slots__ = ("app", "defaults", "urls")
+    __slots__ = ("app", "defaults", "shapes", "urls")
 
     def __init__(self, app: FastHTTP) -> None:
         self.app = app
@@ -80,6 +83,7 @@ class Analysis:
             for method in app._defaults
         }
         self.urls: dict[tuple[str | None, str], tuple[URL, str]] = {}
+        self.shapes: dict[tuple[str, str | None, str], RequestShape] = {}
 
     def url(self, base: str | None, url: str) -> tuple[URL, str]:
         """``url`` resolved against ``base`` (parsed once per distinct pair), and its text."""
@@ -90,6 +94,63 @@ class Analysis:
             parsed = to_url(url) if is_absolute_url(url) or base is None else join_url(to_url(base), url)
             cached = self.urls[key] = (parsed, str(parsed))
         return cached
+
+    def shape(self, route: Route) -> RequestShape:
+        """The request ``route`` sends, shared with every route that sends the same one."""
+        if (
+            route.request or route.headers or route.params or route.timeout is not None
+            or route.json is not None or route.data is not None
+        ):
+            return RequestShape(route, self)
+        key = (route.method, route.base_url or self.app.base_url, route.url)
+        shape = self.shapes.get(key)
+        if shape is None:
+            shape = self.shapes[key] = RequestShape(route, self)
+        return shape
+
+
+class RequestShape:
+    """What a route sends, resolved once: absolute URL, merged headers and params, timeout,
+    body, the masked URL for the log and the keyword arguments of ``build_request``.
+    Never mutated once built (``build_request`` and dependency configs copy from it)."""
+
+    __slots__ = (
+        "data", "full", "headers", "json", "kwargs", "masked", "method", "params", "template",
+        "timeout", "url", "url_text",
+    )
+
+    def __init__(self, route: Route, analysis: Analysis) -> None:
+        self.method = route.method
+        defaults = analysis.defaults[route.method]
+        if route.request or route.headers or route.params or route.timeout is not None:
+            own = merge_options((route.request, {"headers": route.headers, "params": route.params}))
+            headers = defaults.headers.copy() if own.headers else defaults.headers
+            headers.update(own.headers)
+            params = {**defaults.params, **own.params}
+            timeout = route.timeout if route.timeout is not None else own.timeout
+            self.timeout = timeout if timeout is not None else defaults.timeout
+        else:  # shared with other routes: never mutated
+            headers, params, self.timeout = defaults.headers, defaults.params, defaults.timeout
+        self.headers = headers
+        self.params = params
+        url, self.url_text = analysis.url(route.base_url or analysis.app.base_url, route.url)
+        self.url: URL = url
+        self.json = route.json
+        self.data = route.data
+        self.full: URL = build_url(url, params) if params else url
+        self.masked = mask_url(self.full) if params else mask_url(self.url_text)
+        kwargs: dict[str, Any] = {}
+        if headers:
+            kwargs["headers"] = headers
+        if route.json is not None:
+            kwargs["json"] = route.json
+        if route.data is not None:
+            kwargs["data"] = route.data
+        if self.timeout is not None:
+            kwargs["timeout"] = self.timeout
+        self.kwargs = kwargs
+        #: The first Request built from this shape by the run's session (``Run.request``).
+        self.template: Request | None = None
 
 
 def being_cancelled() -> bool:
@@ -104,67 +165,41 @@ class Plan:
     """A checked route, resolved once per run: everything the hot path needs, precomputed."""
 
     __slots__ = (
-        "data", "dependencies", "handler", "headers", "json", "kwargs", "masked", "method",
-        "name", "params", "raise_for_status", "request_model", "response_model", "route",
-        "simple", "timeout", "url", "url_text",
+        "dependencies", "handler", "name", "raise_for_status", "request_model", "response_model",
+        "route", "shape", "simple",
     )
 
     def __init__(self, route: Route, analysis: Analysis) -> None:
         app = analysis.app
         self.route = route
         self.name = route.name
-        self.method = route.method
         self.handler = route.handler
-        defaults = analysis.defaults[route.method]
-        if route.request or route.headers or route.params or route.timeout is not None:
-            own = merge_options((route.request, {"headers": route.headers, "params": route.params}))
-            headers = defaults.headers.copy() if own.headers else defaults.headers
-            headers.update(own.headers)
-            params = {**defaults.params, **own.params}
-            timeout = route.timeout if route.timeout is not None else own.timeout
-            self.timeout = timeout if timeout is not None else defaults.timeout
-        else:  # shared with other routes: never mutated (build_request and configs copy it)
-            headers, params, self.timeout = defaults.headers, defaults.params, defaults.timeout
-        self.headers = headers
-        self.params = params
-        url, self.url_text = analysis.url(route.base_url or app.base_url, route.url)
-        self.json = route.json
-        self.data = route.data
-        self.dependencies: tuple[Depends, ...] = (*app.dependencies, *route.dependencies)
+        self.shape = analysis.shape(route)
+        self.dependencies: tuple[Depends, ...] = (
+            (*app.dependencies, *route.dependencies) if route.dependencies else app.dependencies
+        )
         self.request_model = route.request_model
         self.response_model = route.response_model
         self.raise_for_status = (
             app.raise_for_status if route.raise_for_status is None else route.raise_for_status
         )
-        full = build_url(url, params) if params else url
-        self.masked = mask_url(full) if params else mask_url(self.url_text)
-        kwargs: dict[str, Any] = {}
-        if headers:
-            kwargs["headers"] = headers
-        if route.json is not None:
-            kwargs["json"] = route.json
-        if route.data is not None:
-            kwargs["data"] = route.data
-        if self.timeout is not None:
-            kwargs["timeout"] = self.timeout
-        self.kwargs = kwargs
         self.simple = not self.dependencies and self.request_model is None
-        self.url: URL = full if self.simple else url
 
     @property
     def where(self) -> str:
         """``name (METHOD url)`` for error messages."""
-        return f"{self.name} ({self.method} {self.masked})"
+        return f"{self.name} ({self.shape.method} {self.shape.masked})"
 
     def fresh_config(self) -> dict[str, Any]:
         """The dict a dependency receives: a new copy on every run."""
+        shape = self.shape
         return {
-            "url": self.url_text,
-            "params": dict(self.params),
-            "json": copy.deepcopy(self.json),
-            "data": copy.deepcopy(self.data),
-            "headers": dict(self.headers.items()),
-            "timeout": self.timeout,
+            "url": shape.url_text,
+            "params": dict(shape.params),
+            "json": copy.deepcopy(shape.json),
+            "data": copy.deepcopy(shape.data),
+            "headers": dict(shape.headers.items()),
+            "timeout": shape.timeout,
         }
 
 
@@ -185,53 +220,64 @@ class Run:
             await asyncio.gather(*[self.run_one(plan) for plan in plans])
             return
         pending = iter(plans)  # shared by the workers: each takes the next plan when free
+        run_one = self.run_one
 
         async def worker() -> None:
+            streak = 0
             for plan in pending:
-                await self.run_one(plan)
-                # A route that fails without I/O (a circuit open, a validation error) never suspends;
-                # yield so a worker cannot hold the loop while other requests' timers run out.
-                await asyncio.sleep(0)
+                streak += 1
+                if not await run_one(plan) or streak == _YIELD_EVERY:
+                    # A route that fails without I/O (a circuit open, a validation error) or is
+                    # answered from a cache does not suspend; yield so a worker cannot hold the
+                    # loop while other requests' timers run out.
+                    streak = 0
+                    await asyncio.sleep(0)
 
         await asyncio.gather(*[worker() for _ in range(cap)])
 
-    async def run_one(self, plan: Plan) -> None:
+    async def run_one(self, plan: Plan) -> bool:
+        """Run one route; True when its response came back (the worker suspended on I/O)."""
         try:
-            await self._run_one(plan)
+            return await self._run_one(plan)
         except asyncio.CancelledError:
             if being_cancelled():
                 raise
-            self._record(plan, plan.masked, None, 0.0, None, asyncio.CancelledError())
+            self._record(plan, plan.shape.masked, None, 0.0, None, asyncio.CancelledError())
+            return False
 
     def _record(
         self, plan: Plan, url: str, status: int | None, elapsed: float, value: Any,
         error: BaseException | None,
     ) -> None:
-        self.results._record(RouteOutcome(plan.name, plan.method, url, status, elapsed, value, error))
+        self.results._record(
+            RouteOutcome(plan.name, plan.shape.method, url, status, elapsed, value, error)
+        )
 
-    async def _run_one(self, plan: Plan) -> None:
+    async def _run_one(self, plan: Plan) -> bool:
         log = self.log
+        shape = plan.shape
+        method = shape.method
         try:
             if plan.simple:
-                request = self.build(plan.method, plan.url, **plan.kwargs)
+                request = self.request(shape)
             else:
                 request = await self._prepare(plan)
         except Exception as exc:
-            log.not_sent(plan.method, plan.masked, exc)
-            self._record(plan, plan.masked, None, 0.0, None, exc)
-            return
-        url = plan.masked if plan.simple else mask_url(request.url)
+            log.not_sent(method, shape.masked, exc)
+            self._record(plan, shape.masked, None, 0.0, None, exc)
+            return False
+        url = shape.masked if plan.simple else mask_url(request.url)
         started = _perf()
         try:
             response = await self.send(request)
         except Exception as exc:
             elapsed = _perf() - started
-            log.request_failed(plan.method, url, exc, elapsed * 1000)
+            log.request_failed(method, url, exc, elapsed * 1000)
             self._record(plan, url, None, elapsed, None, exc)
-            return
+            return False
         elapsed = _perf() - started
         status = response.status_code
-        log.response(plan.method, url, status, elapsed * 1000)
+        log.response(method, url, status, elapsed * 1000)
         handler_started = _perf()
         try:
             if plan.raise_for_status and status >= 400:
@@ -248,20 +294,37 @@ class Run:
             if self.debug:
                 log.details(plan.name, request, response, elapsed * 1000, 0.0, exc, failed=True)
             self._record(plan, url, status, elapsed, None, exc)
-            return
+            return True
         if self.debug:
             log.details(
                 plan.name, request, response, elapsed * 1000, (_perf() - handler_started) * 1000,
                 value,
             )
         self._record(plan, url, status, elapsed, value, None)
+        return True
+
+    def request(self, shape: RequestShape) -> Request:
+        """A fresh Request for a route without dependencies or request model: built (and
+        checked) by the session once per shape, then copied, body bytes shared. The
+        pipeline mutates requests (cookies, signatures), so each route gets its own."""
+        template = shape.template
+        if template is None:
+            template = self.build(shape.method, shape.full, **shape.kwargs)
+            if not isinstance(template.content, (bytes, type(None))):
+                return template  # a body that can be read once: never shared
+            shape.template = template
+        return Request._trusted(
+            template.method, template.url, template.headers.copy(), template.content,
+            template.timeout,
+        )
 
     async def _prepare(self, plan: Plan) -> Request:
         """Dependencies, then request validation, then the Request."""
+        shape = plan.shape
         if not plan.dependencies:
             if plan.request_model is not None:
-                validate_request(plan.request_model, plan.json, plan.data, plan.where)
-            return self.build(plan.method, plan.url, params=plan.params, **plan.kwargs)
+                validate_request(plan.request_model, shape.json, shape.data, plan.where)
+            return self.build(shape.method, shape.url, params=shape.params, **shape.kwargs)
         config = plan.fresh_config()
         for dependency in plan.dependencies:
             config = await apply_dependency(dependency, plan.route, config, plan.where)
@@ -269,12 +332,12 @@ class Run:
         if plan.request_model is not None:
             validate_request(plan.request_model, json, data, plan.where)
         url: Any = config.get("url")
-        if url == plan.url_text:
-            url = plan.url
+        if url == shape.url_text:
+            url = shape.url
         kwargs: dict[str, Any] = {}
         if config.get("timeout") is not None:
             kwargs["timeout"] = config["timeout"]
         return self.build(
-            plan.method, url, params=config.get("params") or None,
+            shape.method, url, params=config.get("params") or None,
             headers=config.get("headers") or None, json=json, data=data, **kwargs,
         )

@@ -1,0 +1,227 @@
+"""The per-request INFO lines of an ``app.run()``, written in batches.
+
+A 10,000-route run writes 10,000 lines; through ``logger.handle`` each one costs a
+record, a format, a write and a flush, as much as the rest of the route. When every
+handler a ``fasthttp`` INFO record reaches is a plain ``StreamHandler`` or
+``FileHandler`` with no filter (fasthttp's console handler, a log file, a pipe),
+their ``emit`` is "format, write, flush", so ``LineBatch`` formats each line as that
+handler would and writes the lines once per event-loop iteration: same text, same
+order (any other record reaching those handlers writes the batch first). Anything
+else (rotating files, queues, syslog, filters, custom handlers) gets records the
+usual way.
+
+Formatting: for a stdlib ``Formatter`` or fasthttp's ``ConsoleFormatter`` the line
+is rendered from a template made once by formatting a probe record whose message
+(and ``asctime``) are sentinels. Only the message and the time vary between the
+lines of a run, so each line is the template with those two filled in, and the
+``asctime`` text (localtime + strftime, half the cost of a stdlib format) is made
+once per second. A format the probe cannot prove equivalent (a field that changes
+with time other than ``asctime``, a width or precision on the message) uses the
+formatter itself. This is hand-written: no logging library batches stdlib handlers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from typing import Any, TextIO
+
+from .logging import ConsoleFormatter, logger
+
+__all__ = ["LineBatch", "LineTemplate"]
+
+#: Handler classes whose ``emit`` is known to be "format, write, flush", so batching the
+#: writes changes nothing but their number. Subclasses (rotating files, custom emit) are not.
+_PLAIN_HANDLERS = (logging.StreamHandler, logging.FileHandler)
+
+_MESSAGE = "\x00fasthttp-message\x00"
+_TIME = "\x00fasthttp-time\x00"
+_PLACEHOLDER = re.compile(f"({re.escape(_MESSAGE)}|{re.escape(_TIME)})")
+
+_StreamHandler = logging.StreamHandler[TextIO]
+
+
+def _probe_record(message: str, asctime: str, created: float) -> logging.LogRecord:
+    record = logger.makeRecord(logger.name, logging.INFO, __file__, 0, message, (), None)
+    record.created = created
+    record.msecs = 123.0 if created < 1e9 else 456.0
+    record.relativeCreated = created
+    record.message = message
+    record.asctime = asctime
+    record.taskName = "probe-a" if created < 1e9 else "probe-b"  # Python 3.12+: varies per task
+    return record
+
+
+class LineTemplate:
+    """One formatter's text for an INFO line of ``fasthttp``, as literal parts with the
+    message and the time left open; ``render`` fills them in."""
+
+    __slots__ = ("formatter", "message_at", "parts", "second", "stamp", "times_at")
+
+    def __init__(self, formatter: logging.Formatter, parts: list[str]) -> None:
+        self.formatter = formatter
+        self.parts = parts
+        self.message_at = parts.index(_MESSAGE)
+        self.times_at = tuple(i for i, part in enumerate(parts) if part == _TIME)
+        self.second = -1
+        self.stamp = ""
+
+    @classmethod
+    def for_formatter(cls, formatter: logging.Formatter | None) -> LineTemplate | None:
+        """The template of ``formatter``, or None when it is not one of the two classes
+        whose ``format`` is known, or its format string does more than place the message
+        and the time."""
+        if type(formatter) is ConsoleFormatter:
+            render = cls._console_text
+        elif type(formatter) is logging.Formatter and not (
+            {"format", "formatTime", "formatMessage", "usesTime"} & vars(formatter).keys()
+        ):
+            render = cls._stdlib_text
+        else:
+            return None
+        first = render(formatter, _MESSAGE, _TIME, 1_000_000.5)
+        if first.count(_MESSAGE) != 1:
+            return None
+        # Anything else that varies between records (created, msecs...) would differ here;
+        # a width or precision on the message or time would not pad or cut the same way.
+        longer = render(formatter, _MESSAGE + "x", _TIME + "y", 2_000_000_000.25)
+        if longer != first.replace(_MESSAGE, _MESSAGE + "x").replace(_TIME, _TIME + "y"):
+            return None
+        return cls(formatter, [part for part in _PLACEHOLDER.split(first) if part])
+
+    @staticmethod
+    def _stdlib_text(formatter: logging.Formatter, message: str, asctime: str, created: float) -> str:
+        # Formatter.format = message, asctime (when used), formatMessage; no exception here.
+        return formatter.formatMessage(_probe_record(message, asctime, created))
+
+    @staticmethod
+    def _console_text(formatter: logging.Formatter, message: str, asctime: str, created: float) -> str:
+        return formatter.format(_probe_record(message, asctime, created))
+
+    def render(self, message: str, created: float) -> str:
+        parts = self.parts.copy()
+        parts[self.message_at] = message
+        if self.times_at:
+            asctime = self.asctime(created)
+            for index in self.times_at:
+                parts[index] = asctime
+        return "".join(parts)
+
+    def asctime(self, created: float) -> str:
+        """``Formatter.formatTime(record, formatter.datefmt)``, with the strftime part made once
+        per second (strftime has no sub-second field; milliseconds are added per line)."""
+        formatter = self.formatter
+        second = int(created)
+        if second != self.second:
+            self.stamp = time.strftime(
+                formatter.datefmt or formatter.default_time_format, formatter.converter(created)
+            )
+            self.second = second
+        msec_format = formatter.default_msec_format
+        if formatter.datefmt or not msec_format:
+            return self.stamp
+        return msec_format % (self.stamp, int((created - second) * 1000))
+
+
+class _FlushFirst(logging.Filter):
+    """On each batched handler while lines are batched: write the batch before any other
+    record reaches that handler, so the order of lines is kept."""
+
+    def __init__(self, batch: LineBatch) -> None:
+        super().__init__()
+        self.batch = batch
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        self.batch.flush()
+        return True
+
+
+class LineBatch:
+    """Per-request INFO lines, formatted for each destination handler and written to its
+    stream once per event-loop iteration. Build it with ``LineBatch.start()``; ``stop()``
+    writes what is left and takes its filter off the handlers."""
+
+    def __init__(self, handlers: list[_StreamHandler]) -> None:
+        self.sinks: list[tuple[_StreamHandler, LineTemplate | None, list[str]]] = [
+            (h, LineTemplate.for_formatter(h.formatter), []) for h in handlers
+        ]
+        self.scheduled = False
+        # For formatters without a template: one record, reused (it never leaves this object).
+        self.scratch = logger.makeRecord(logger.name, logging.INFO, __file__, 0, "", (), None)
+        self.born = self.scratch.created - self.scratch.relativeCreated / 1000
+        self.filter = _FlushFirst(self)
+        for handler in handlers:
+            handler.addFilter(self.filter)
+
+    @classmethod
+    def start(cls) -> LineBatch | None:
+        """A batch for the handlers an INFO record of ``fasthttp`` reaches (walked as
+        ``Logger.callHandlers`` does), or None when one of them is not plain enough."""
+        if logger.disabled or logger.filters:
+            return None
+        found: list[_StreamHandler] = []
+        current: logging.Logger | None = logger
+        while current is not None:
+            for handler in current.handlers:
+                if handler.level > logging.INFO:
+                    continue
+                if (
+                    type(handler) not in _PLAIN_HANDLERS
+                    or handler.filters
+                    or getattr(handler, "stream", None) is None  # FileHandler(delay=True), unopened
+                ):
+                    return None
+                found.append(handler)  # type: ignore[arg-type]  # a StreamHandler: checked above
+            current = current.parent if current.propagate else None
+        return cls(found) if found else None
+
+    def add(self, msg: str, args: tuple[Any, ...]) -> None:
+        """One INFO line ``msg % args``, formatted now for each destination."""
+        now = time.time()
+        message = msg % args
+        record: logging.LogRecord | None = None
+        for handler, template, lines in self.sinks:
+            if template is not None:
+                lines.append(template.render(message, now))
+                continue
+            if record is None:
+                record = self._scratch(message, now)
+            lines.append(handler.format(record))
+        if not self.scheduled:
+            self.scheduled = True
+            asyncio.get_running_loop().call_soon(self.flush)
+
+    def _scratch(self, message: str, now: float) -> logging.LogRecord:
+        record = self.scratch
+        record.msg = message
+        record.args = ()
+        record.created = now
+        record.msecs = int((now - int(now)) * 1000) + 0.0
+        record.relativeCreated = (now - self.born) * 1000
+        return record
+
+    def flush(self) -> None:
+        self.scheduled = False
+        for handler, _, lines in self.sinks:
+            if not lines:
+                continue
+            terminator = handler.terminator
+            text = terminator.join(lines) + terminator
+            lines.clear()
+            handler.acquire()
+            try:
+                handler.stream.write(text)
+                handler.flush()
+            except RecursionError:
+                raise
+            except Exception:
+                handler.handleError(self.scratch)  # as StreamHandler.emit does
+            finally:
+                handler.release()
+
+    def stop(self) -> None:
+        self.flush()
+        for handler, _, _ in self.sinks:
+            handler.removeFilter(self.filter)

@@ -1,0 +1,210 @@
+"""Batched per-request lines: the same text as the handler's own formatting, in the same
+order, and the usual path for any handler that is not plainly "format, write, flush"."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import logging.handlers
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from fasthttp import FastHTTP
+from fasthttp.logbatch import LineBatch, LineTemplate
+from fasthttp.logging import ConsoleFormatter, logger
+from fasthttp.response import Response
+from fasthttp.testing import LocalServer
+
+FORMATS = [
+    ("%(asctime)s %(levelname)s %(name)s %(message)s", None),
+    ("%(asctime)s | %(message)s | %(asctime)s", None),
+    ("[%(asctime)s] %(levelname)-8s %(name)s:%(lineno)d %(message)s", "%H:%M:%S"),
+    ("%(message)s", None),
+    ("%(levelno)s %(process)d %(threadName)s %(message)s%%", "%Y"),
+]
+TIMES = [1_700_000_000.0, 1_700_000_000.999, 1_700_000_001.0015, 1_234_567.5]
+
+
+def _record(message: str, created: float) -> logging.LogRecord:
+    record = logger.makeRecord(logger.name, logging.INFO, __file__, 0, message, (), None)
+    record.created = created
+    record.msecs = int((created - int(created)) * 1000) + 0.0
+    return record
+
+
+@pytest.mark.parametrize(("fmt", "datefmt"), FORMATS)
+def test_template_renders_what_the_formatter_would(fmt: str, datefmt: str | None) -> None:
+    formatter = logging.Formatter(fmt, datefmt)
+    template = LineTemplate.for_formatter(formatter)
+    assert template is not None
+    for created in TIMES:
+        message = f"✔ GET http://127.0.0.1/x?q=%s 200 {created:.2f}ms"
+        expected = formatter.format(_record(message, created))
+        assert template.render(message, created) == expected
+
+
+def test_template_of_a_converter_and_msec_format() -> None:
+    formatter = logging.Formatter("%(asctime)s %(message)s")
+    formatter.converter = time.gmtime
+    formatter.default_msec_format = "%s.%03d"
+    template = LineTemplate.for_formatter(formatter)
+    assert template is not None
+    assert template.render("m", 0.25) == "1970-01-01 00:00:00.250 m"
+
+
+@pytest.mark.parametrize("colour", [True, False])
+def test_template_of_the_console_formatter(colour: bool) -> None:
+    formatter = ConsoleFormatter(colour=colour)
+    template = LineTemplate.for_formatter(formatter)
+    assert template is not None
+    assert template.render("✔ GET / 200", 5.0) == formatter.format(_record("✔ GET / 200", 5.0))
+
+
+@pytest.mark.parametrize(
+    "fmt",
+    [
+        "%(created)f %(message)s",  # varies with time, not through asctime
+        "%(relativeCreated)d %(message)s",
+        "%(msecs)03d %(message)s",
+        "%(message)-40s|",  # a width: padding would differ per message
+        "%(message).10s",  # a precision: would cut the message
+        "%(asctime)-30s %(message)s",
+    ],
+)
+def test_formats_the_template_cannot_prove_are_left_to_the_formatter(fmt: str) -> None:
+    assert LineTemplate.for_formatter(logging.Formatter(fmt)) is None
+
+
+def test_custom_formatters_are_left_to_themselves() -> None:
+    class Upper(logging.Formatter):
+        def format(self, record: logging.LogRecord) -> str:
+            return super().format(record).upper()
+
+    assert LineTemplate.for_formatter(Upper("%(message)s")) is None
+    overridden = logging.Formatter("%(asctime)s %(message)s")
+    overridden.formatTime = lambda record, datefmt=None: "T"  # type: ignore[method-assign]
+    assert LineTemplate.for_formatter(overridden) is None
+
+
+@contextlib.contextmanager
+def only_handler(handler: logging.Handler) -> Iterator[logging.Handler]:
+    """``handler`` as the only destination of ``fasthttp`` records (pytest's capture handlers
+    are set aside, as in a program that configured a log file), restored afterwards.
+    Used inside test bodies: pytest attaches its handlers after fixtures run."""
+    saved = (list(logger.handlers), logger.level, logger.propagate)
+    for existing in saved[0]:
+        logger.removeHandler(existing)
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    logger.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
+        for existing in saved[0]:
+            logger.addHandler(existing)
+        logger.setLevel(saved[1])
+        logger.propagate = saved[2]
+
+
+def _app(server: LocalServer) -> FastHTTP:
+    app = FastHTTP(base_url=server.url, concurrency=3)
+
+    async def handler(resp: Response) -> int:
+        return resp.status
+
+    for i in range(6):
+        app.get(f"/anything/{i}", name=f"ok{i}")(handler)
+    app.get("/status/404", name="missing")(handler)
+    return app
+
+
+LINE = re.compile(
+    r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (INFO|ERROR|WARNING) fasthttp (.*)"
+)
+
+
+async def test_a_log_file_gets_every_line_in_order(server: LocalServer, tmp_path: Path) -> None:
+    """A FileHandler is batched: every line in the stdlib format, the ERROR line and the
+    summary in their place after the lines written before them."""
+    path = tmp_path / "run.log"
+    handler = logging.FileHandler(path)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    with only_handler(handler):
+        probe = LineBatch.start()
+        assert probe is not None
+        probe.stop()
+        results = await _app(server).arun()
+        assert handler.filters == []  # the batch took its filter off again
+    lines = path.read_text().splitlines()
+    parsed = [LINE.fullmatch(line) for line in lines]
+    assert all(parsed), lines
+    levels = [m.group(1) for m in parsed if m]
+    texts = [m.group(2) for m in parsed if m]
+    assert texts[:2] == ["FastHTTP started", "Sending 7 requests"]
+    assert texts[-1].startswith("7 succeeded, 0 failed")
+    assert re.fullmatch(r"Done in \d+\.\d\ds", texts[-2])
+    requests = texts[2:-2]
+    assert all(re.fullmatch(r"[✔✘] GET \S+ \d{3} \d+\.\d\dms", t) for t in requests), requests
+    assert sorted(t.split()[2] for t in requests) == sorted(
+        [f"{server.url}/anything/{i}" for i in range(6)] + [f"{server.url}/status/404"]
+    )
+    for level, text in zip(levels[2:-2], requests, strict=True):
+        assert level == ("ERROR" if "/status/404" in text else "INFO")
+    assert len(results) == 7
+
+
+async def test_a_rotating_file_handler_is_not_batched(server: LocalServer, tmp_path: Path) -> None:
+    """A handler with its own emit (here: rollover) gets every record the usual way."""
+    path = tmp_path / "rotating.log"
+    with only_handler(logging.handlers.RotatingFileHandler(path, maxBytes=10_000_000)):
+        assert LineBatch.start() is None
+        await _app(server).arun()
+    text = path.read_text()
+    assert text.count("✔ GET ") == 6 and text.count("✘ GET ") == 1
+
+
+async def test_a_filtered_handler_sees_every_record(server: LocalServer, tmp_path: Path) -> None:
+    """A handler filter is honoured record by record: no batch."""
+    seen: list[str] = []
+
+    def keep(record: logging.LogRecord) -> bool:
+        seen.append(record.getMessage())
+        return "/anything/3" not in record.getMessage()
+
+    path = tmp_path / "filtered.log"
+    handler = logging.FileHandler(path)
+    handler.addFilter(keep)
+    with only_handler(handler):
+        assert LineBatch.start() is None
+        await _app(server).arun()
+    text = path.read_text()
+    assert "/anything/3" not in text and text.count("✔ GET ") == 5
+    assert any("/anything/3" in line for line in seen)
+
+
+async def test_batched_lines_are_written_within_one_loop_pass(tmp_path: Path) -> None:
+    """Lines reach the file by the next event-loop pass, not only at the end of the run;
+    another record writes the batch before itself."""
+    path = tmp_path / "pass.log"
+    with only_handler(logging.FileHandler(path)):
+        batch = LineBatch.start()
+        assert batch is not None
+        try:
+            batch.add("✔ %s %s %d %.2fms", ("GET", "http://127.0.0.1/a", 200, 1.5))
+            assert path.read_text() == ""
+            await asyncio.sleep(0)
+            assert path.read_text() == "✔ GET http://127.0.0.1/a 200 1.50ms\n"
+            batch.add("✔ %s %s %d %.2fms", ("GET", "http://127.0.0.1/b", 200, 2.0))
+            logger.warning("in between")
+            assert path.read_text().splitlines()[1:] == [
+                "✔ GET http://127.0.0.1/b 200 2.00ms", "in between",
+            ]
+        finally:
+            batch.stop()
