@@ -38,7 +38,9 @@ RESULTS = REPO_ROOT / "bench" / "RESULTS.md"
 RESULTS_APP = REPO_ROOT / "bench" / "RESULTS-app.md"
 # ``--suite app``: the declarative app (issue 4), PyPI's fasthttp-client and the middleware cost (issue 5)
 APP_SUITE_WORKLOADS = ("app", "conc")
-APP_SUITE_CLIENTS = ("fasthttp", "fasthttp-app", "fasthttp-client", "fasthttp-mw3")
+APP_SUITE_CLIENTS = (
+    "fasthttp", "fasthttp-uvloop", "fasthttp-app", "fasthttp-app-asyncio", "fasthttp-client", "fasthttp-mw3",
+)
 _CLIENT_TIMEOUT = 900.0
 SOURCE_KEY = "fasthttp source"  # reported by the fasthttp adapter: a digest of the code it imported
 
@@ -67,7 +69,7 @@ def parse_args(argv: Sequence[str] | None, specs: dict[str, ClientSpec]) -> argp
         "--suite",
         choices=("main", "app"),
         default="main",
-        help="app: workloads app,conc with clients fasthttp,fasthttp-app,fasthttp-client,fasthttp-mw3, "
+        help=f"app: workloads {','.join(APP_SUITE_WORKLOADS)} with clients {','.join(APP_SUITE_CLIENTS)}, "
         "no import times, report bench/RESULTS-app.md (--workloads/--clients still override)",
     )
     parser.add_argument(

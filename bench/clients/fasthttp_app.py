@@ -5,6 +5,9 @@ Only for the ``app`` workload (issue 4). ``FastHTTP(base_url=..., concurrency=10
 ``name=``, as a generated app would), otherwise defaults. Logging goes to a file, as in a
 real unattended run: the ``fasthttp`` logger gets a ``FileHandler`` before the first run,
 so ``run()`` does not install its console handler; the per-route INFO lines are written.
+``app.run()`` uses uvloop when it is installed (the bench environment has it), so
+*fasthttp-app* is compared with *fasthttp-uvloop*; *fasthttp-app-asyncio* sets
+``FASTHTTP_UVLOOP=0`` and is compared with *fasthttp* (asyncio's loop).
 The client process gets ``FASTHTTP_ALLOW_HOSTS=127.0.0.1``, as ``fasthttp`` does.
 """
 
@@ -25,6 +28,13 @@ CLIENTS = (
         label="FastHTTP(base_url=..., concurrency=100); N × @app.get(path, name=...) on "
         "`async def handler(resp): return resp.json()`; `app.run()`; `fasthttp` logger → FileHandler (INFO)",
         env=(("FASTHTTP_ALLOW_HOSTS", "127.0.0.1"),),
+        default=False,
+    ),
+    ClientSpec(
+        name="fasthttp-app-asyncio",
+        adapter=__name__.rpartition(".")[2],
+        label="same, with FASTHTTP_UVLOOP=0: `app.run()` on asyncio's own loop",
+        env=(("FASTHTTP_ALLOW_HOSTS", "127.0.0.1"), ("FASTHTTP_UVLOOP", "0")),
         default=False,
     ),
 )

@@ -82,7 +82,9 @@ class SSRFGuard:
         url = current_url.get()
         if url is None or url.host != host:
             url = URL.build(scheme="http", host=host, port=port)
-        target = self.policy.precheck(url)
+        target = self._checked.get((url.scheme, url.host, url.port))  # passed check_target already
+        if target is None:
+            target = self.policy.precheck(url)
         if target.ip is not None:
             return [target.ip]
         return self.policy.approve(target, await self.resolver(target.host))

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 from . import h11_errors as errors
 from .h11_head import content_length
-from .h11_states import BULK_BUFFER, RAW_BODY_MIN
+from .h11_states import BULK_BUFFER, RAW_BODY_MIN, READ_BUFFER
 
 if TYPE_CHECKING:
     from ..decoders import ContentDecoder
@@ -67,16 +67,16 @@ class BulkReceiver:
         def on_message_complete(self) -> None: ...
 
     def _bulk(self) -> None:
-        """A read filled the buffer mid-body: receive a large plain body in place, else grow the buffer."""
-        if self._stream:
-            # Streamed bodies keep 64 KiB reads: the chunks then match aiter_bytes(65536), which hands
-            # them on without copying (bigger reads measured 2x the CPU per MiB on the bench's stream).
-            return
-        length = None if self.decoder is not None else content_length(self.raw_head)
+        """A read filled the buffer mid-body: receive a large plain body in place, else grow the buffer
+        (a connection starts with FIRST_READ_BUFFER; see h11_states)."""
+        length = None if self._stream or self.decoder is not None else content_length(self.raw_head)
         if length is None or length < RAW_BODY_MIN:
-            if len(self._buf) < BULK_BUFFER:  # chunked or coded: bigger reads instead
-                self._buf = bytearray(BULK_BUFFER)
-                self._view = memoryview(self._buf)
+            if len(self._buf) < READ_BUFFER:
+                self._grow(READ_BUFFER)
+            elif not self._stream and len(self._buf) < BULK_BUFFER:
+                # Streamed bodies keep 64 KiB reads: the chunks then match aiter_bytes(65536), which hands
+                # them on without copying (bigger reads measured 2x the CPU per MiB on the bench's stream).
+                self._grow(BULK_BUFFER)  # chunked or coded: bigger reads instead
             return
         cap = self.cap
         request = self.request
@@ -94,6 +94,11 @@ class BulkReceiver:
         self._body = body
         self._body_view = view
         self._body_pos = position
+
+    def _grow(self, size: int) -> None:
+        # Safe between reads: nothing points into the old buffer (a partial head is copied out).
+        self._buf = bytearray(size)
+        self._view = memoryview(self._buf)
 
     def _received_in_place(self, nbytes: int) -> None:
         if self._read_timeout is not None:

@@ -13,10 +13,11 @@ still read, the connection is simply not reused.)
 
 Rules (the parts that live in other modules are named there):
 
-- Reads land in one preallocated 64 KiB buffer per connection (``get_buffer``):
-  no allocation per read, and none of the selector transport's 256 KiB
-  malloc/mmap per ``recv`` (shared/perf/LIMIT.md section 3). Large bodies:
-  ``h11_bulk`` (in-place receiving, bigger reads).
+- Reads land in one preallocated buffer per connection (``get_buffer``), 16 KiB
+  at first, grown to 64 KiB by a read that fills it mid-body: no allocation per
+  read, and none of the selector transport's 256 KiB malloc/mmap per ``recv``
+  (shared/perf/LIMIT.md section 3). Large bodies: ``h11_bulk`` (in-place
+  receiving, bigger reads).
 - One ``httptools.HttpResponseParser`` per connection, kept across keep-alive
   responses (llhttp restarts by itself after a complete message). It is replaced
   only when parsing was stopped on purpose: after the head of a HEAD response or
@@ -75,6 +76,7 @@ from .h11_states import (
     BULK_BUFFER,
     CLOSED,
     COMPLETE,
+    FIRST_READ_BUFFER,
     HEAD,
     HIGH_WATER,
     IDLE,
@@ -102,6 +104,7 @@ __all__ = [
     "BULK_BUFFER",
     "CLOSED",
     "COMPLETE",
+    "FIRST_READ_BUFFER",
     "HEAD",
     "HIGH_WATER",
     "IDLE",
@@ -222,7 +225,7 @@ class H11Connection(Timers, Uploader, StreamReader, BulkReceiver, asyncio.Buffer
         self.cap = cap
         self._first_check: float = INF if cap is None else min(cap, _FIRST_SIZE_CHECK)
         self.transport: asyncio.Transport | None = None
-        self._buf = bytearray(READ_BUFFER)
+        self._buf = bytearray(FIRST_READ_BUFFER)
         self._view = memoryview(self._buf)
         self._body: bytearray | None = None  # a large body being received in place (see the rules)
         self._body_view: memoryview | None = None

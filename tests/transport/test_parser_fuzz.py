@@ -26,7 +26,13 @@ from fasthttp.config import Timeout
 from fasthttp.exceptions import DecodingError, ProtocolError, ReadError
 from fasthttp.models import Request
 from fasthttp.transport.h11_head import Route, build_route
-from fasthttp.transport.h11_protocol import COMPLETE, READ_BUFFER, H11Connection
+from fasthttp.transport.h11_protocol import (
+    BULK_BUFFER,
+    COMPLETE,
+    FIRST_READ_BUFFER,
+    READ_BUFFER,
+    H11Connection,
+)
 
 INF = float("inf")
 NO_TIMEOUT = Timeout(total=None)
@@ -135,13 +141,14 @@ def feed(conn: H11Connection, data: bytes, cuts: list[int]) -> None:
         if end <= start:
             continue
         piece = data[start:end]
-        for offset in range(0, len(piece), READ_BUFFER):
-            part = piece[offset : offset + READ_BUFFER]
+        while piece:
             if conn.transport is not None and conn.transport.is_closing():
                 return
-            buffer = conn.get_buffer(-1)
+            buffer = conn.get_buffer(-1)  # a read fills at most the buffer the connection offers
+            part = piece[: len(buffer)]
             buffer[: len(part)] = part
             conn.buffer_updated(len(part))
+            piece = piece[len(part) :]
         start = end
 
 
@@ -512,3 +519,35 @@ def test_large_body_cut_short_in_place(loop: asyncio.AbstractEventLoop) -> None:
     eof(conn)
     error = outcome(waiter)
     assert isinstance(error, ProtocolError) and "cut short" in str(error)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_read_buffer_starts_small_and_grows_on_full_reads(loop: asyncio.AbstractEventLoop, stream: bool) -> None:
+    """A new connection offers FIRST_READ_BUFFER bytes; a read that fills it mid-body grows it to
+    READ_BUFFER (the streamed chunk size); a buffered body's next full read grows it to BULK_BUFFER,
+    a streamed one stays at READ_BUFFER. The body arrives whole either way."""
+    body = bytes(range(256)) * 1024  # 256 KiB, chunked: never received in place
+    sent = by_chunks(200, [], body, [len(body)], False, [])
+    conn, _ = connect(loop)
+    assert len(conn.get_buffer(-1)) == FIRST_READ_BUFFER
+    waiter = begin(conn, stream=stream)
+    offered: list[int] = []
+    data = sent.data
+    while data:
+        buffer = conn.get_buffer(-1)
+        offered.append(len(buffer))
+        part = data[: len(buffer)]
+        buffer[: len(part)] = part
+        conn.buffer_updated(len(part))
+        data = data[len(part) :]
+    sizes = sorted(set(offered))
+    assert outcome(waiter) is None
+    if stream:
+        assert sizes == [FIRST_READ_BUFFER, READ_BUFFER]
+        received = b""
+        while conn.queue:
+            received += conn.pop_chunk()
+        assert conn.state == COMPLETE and received == body
+    else:
+        assert sizes == [FIRST_READ_BUFFER, READ_BUFFER, BULK_BUFFER]
+        check_parsed(conn, sent)
