@@ -49,7 +49,7 @@ from .routing import (
     route_problems,
 )
 from .runlog import RunLog
-from .runner import Analysis, Plan, Run
+from .runner import Analysis, Run
 from .session import AsyncSession
 
 if TYPE_CHECKING:
@@ -225,7 +225,9 @@ class FastHTTP(RouteRegistrar):
             self._add_route(route)
 
     # -- analysis -----------------------------------------------------------------------------
-    def _plans(self, tags: Iterable[str] | str | None) -> list[Plan]:
+    def _prepare(self, tags: Iterable[str] | str | None) -> tuple[list[Route], Analysis]:
+        """Check every route (all of them, whatever ``tags`` selects) and resolve the selected
+        ones' requests; raise RouteDefinitionError listing every problem. Nothing is sent."""
         problems: list[str] = []
         good_handlers: set[object] = set()
         for route in self.routes:
@@ -237,19 +239,18 @@ class FastHTTP(RouteRegistrar):
             wanted = {tags} if isinstance(tags, str) else set(tags)
             routes = [r for r in routes if wanted.intersection(r.tags)]
         analysis = Analysis(self)
-        plans = []
         for route in routes:
             try:
-                plans.append(Plan(route, analysis))
+                analysis.shape(route)
             except InvalidURL as exc:
                 problems.append(f"{route.method} route {route.function_name}() ({route.location}): {exc}")
         if problems:
             raise RouteDefinitionError(problems)
-        return plans
+        return list(routes), analysis
 
     def check(self) -> None:
         """Check every route now; raise RouteDefinitionError listing every problem."""
-        self._plans(None)
+        self._prepare(None)
 
     # -- execution ----------------------------------------------------------------------------
     def run(self, tags: Iterable[str] | str | None = None) -> RunResults:
@@ -303,17 +304,17 @@ class FastHTTP(RouteRegistrar):
     async def _arun(
         self, tags: Iterable[str] | str | None, holder: list[RunResults]
     ) -> RunResults:
-        plans = self._plans(tags)
+        routes, analysis = self._prepare(tags)
         console = install_console_handler(logging.DEBUG if self.debug else logging.INFO)
-        if tags and not plans:
+        if tags and not routes:
             known = sorted({t for r in self.routes for t in r.tags})
             logger.warning(
                 "No route has the tag(s) %s; known tags: %s", tags, ", ".join(known) or "none"
             )
         session = self._session()
-        results = RunResults([p.name for p in plans])
+        results = RunResults([route.name for route in routes])
         holder.append(results)
-        runlog = RunLog(len(plans), debug=self.debug, console=console)
+        runlog = RunLog(len(routes), debug=self.debug, console=console)
         lifespan = self.lifespan(self) if self.lifespan is not None else None
         if lifespan is not None:
             await lifespan.__aenter__()
@@ -322,7 +323,9 @@ class FastHTTP(RouteRegistrar):
             runlog.begin()
             interrupted = True
             try:
-                await Run(session, runlog, results, self.debug).run_all(plans, self._cap(session))
+                await Run(session, runlog, results, self.debug).run_all(
+                    routes, analysis, self._cap(session)
+                )
                 interrupted = False
             finally:
                 results._finish(_perf() - runlog.started, interrupted)

@@ -44,20 +44,53 @@ class RunResults(Mapping[str, Any]):
     renders everything for a terminal.
     """
 
-    __slots__ = ("_order", "_outcomes", "_values", "cancelled", "elapsed", "interrupted")
+    # Outcomes are kept in columns indexed by route position, not as one object per route:
+    # a 10,000-route run then leaves no new garbage-collected object behind per route, which
+    # kept the collector running ~40 times per run (~4 µs a route). ``outcomes`` builds the
+    # RouteOutcome objects when asked.
+    __slots__ = (
+        "_elapsed", "_errors", "_methods", "_order", "_statuses", "_urls", "_values", "cancelled",
+        "elapsed", "interrupted",
+    )
 
     def __init__(self, names: Sequence[str] = ()) -> None:
         self._order: tuple[str, ...] = tuple(names)
         self._values: dict[str, Any] = {}
-        self._outcomes: dict[str, RouteOutcome] = {}
+        count = len(self._order)
+        self._methods: list[str] = [""] * count
+        self._urls: list[str] = [""] * count
+        self._statuses: list[int | None] = [None] * count
+        self._elapsed: list[float] = [0.0] * count
+        self._errors: list[BaseException | None] = [None] * count
         self.elapsed = 0.0
         self.interrupted = False
         self.cancelled: tuple[str, ...] = ()
 
     # -- recording (used by the app) ------------------------------------------------------
-    def _record(self, outcome: RouteOutcome) -> None:
-        self._outcomes[outcome.name] = outcome
-        self._values[outcome.name] = outcome.value if outcome.error is None else outcome.error
+    def _record(
+        self, index: int, method: str, url: str, status: int | None, elapsed: float, value: Any,
+        error: BaseException | None,
+    ) -> None:
+        """The outcome of the route at ``index`` (its position in ``names``)."""
+        self._values[self._order[index]] = value if error is None else error
+        self._methods[index] = method
+        self._urls[index] = url
+        self._statuses[index] = status
+        self._elapsed[index] = elapsed
+        self._errors[index] = error
+
+    def _outcome(self, index: int) -> RouteOutcome:
+        name = self._order[index]
+        error = self._errors[index]
+        return RouteOutcome(
+            name, self._methods[index], self._urls[index], self._statuses[index],
+            self._elapsed[index], None if error is not None else self._values[name], error,
+        )
+
+    def _recorded(self) -> Iterator[int]:
+        """Indexes of the routes that finished, in declaration order."""
+        values = self._values
+        return (i for i, name in enumerate(self._order) if name in values)
 
     def _finish(self, elapsed: float, interrupted: bool) -> None:
         self.elapsed = elapsed
@@ -83,17 +116,24 @@ class RunResults(Mapping[str, Any]):
     @property
     def outcomes(self) -> dict[str, RouteOutcome]:
         """Name -> RouteOutcome (status, timing, value or error), in declaration order."""
-        return {n: self._outcomes[n] for n in self}
+        return {self._order[i]: self._outcome(i) for i in self._recorded()}
 
     @property
     def succeeded(self) -> dict[str, Any]:
         """Name -> return value, for the routes whose handler ran and returned."""
-        return {n: o.value for n, o in self.outcomes.items() if o.error is None}
+        errors, values = self._errors, self._values
+        return {
+            name: values[name] for i, name in enumerate(self._order)
+            if errors[i] is None and name in values
+        }
 
     @property
     def failed(self) -> dict[str, BaseException]:
         """Name -> exception, for the routes that failed."""
-        return {n: o.error for n, o in self.outcomes.items() if o.error is not None}
+        return {
+            name: error for name, error in zip(self._order, self._errors, strict=True)
+            if error is not None
+        }
 
     @property
     def errors(self) -> list[BaseException]:
@@ -104,20 +144,21 @@ class RunResults(Mapping[str, Any]):
     def error_statuses(self) -> dict[str, int]:
         """Name -> status, for routes whose response was 4xx/5xx (handled or not)."""
         return {
-            n: o.status for n, o in self.outcomes.items() if o.status is not None and o.status >= 400
+            name: status for name, status in zip(self._order, self._statuses, strict=True)
+            if status is not None and status >= 400
         }
 
     @property
     def ok(self) -> bool:
         """True when every selected route finished and none failed."""
-        return not self.interrupted and all(o.error is None for o in self._outcomes.values())
+        return not self.interrupted and all(error is None for error in self._errors)
 
     def summary(self) -> str:
         """``3 succeeded, 1 failed`` (plus error statuses and cancelled routes when any)."""
-        failed = sum(1 for o in self._outcomes.values() if o.error is not None)
-        text = f"{len(self._outcomes) - failed} succeeded, {failed} failed"
+        failed = sum(1 for error in self._errors if error is not None)
+        text = f"{len(self._values) - failed} succeeded, {failed} failed"
         statuses = sum(
-            1 for o in self._outcomes.values() if o.status is not None and o.status >= 400
+            1 for status in self._statuses if status is not None and status >= 400
         )
         if statuses:
             text += f"; {statuses} {'response' if statuses == 1 else 'responses'} with a 4xx/5xx status"

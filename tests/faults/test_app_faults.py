@@ -106,9 +106,9 @@ def recorded(monkeypatch: pytest.MonkeyPatch) -> collections.Counter[str]:
     counts: collections.Counter[str] = collections.Counter()
     original = RunResults._record
 
-    def counting_record(self: RunResults, outcome: Any) -> None:
-        counts[outcome.name] += 1
-        original(self, outcome)
+    def counting_record(self: RunResults, index: int, *outcome: Any) -> None:
+        counts[self._order[index]] += 1
+        original(self, index, *outcome)
 
     monkeypatch.setattr(RunResults, "_record", counting_record)
     return counts
@@ -204,9 +204,9 @@ async def test_app_run_keeps_the_event_loop_responsive(faults: FaultFactory, mon
     recorded_at: list[float] = []
     original = RunResults._record
 
-    def timed_record(self: RunResults, outcome: Any) -> None:
+    def timed_record(self: RunResults, *outcome: Any) -> None:
         recorded_at.append(time.monotonic())
-        original(self, outcome)
+        original(self, *outcome)
 
     monkeypatch.setattr(RunResults, "_record", timed_record)
     server = await faults(respond(503, b"down"), keep_log=0)  # the first failure opens the breaker
