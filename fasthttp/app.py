@@ -46,10 +46,10 @@ from .routing import (
     RouteDefinitionError,
     Router,
     RouteRegistrar,
-    route_problems,
+    check_routes,
 )
 from .runlog import RunLog
-from .runner import Analysis, Run
+from .runner import Analysis, RequestShape, Run
 from .session import AsyncSession
 
 if TYPE_CHECKING:
@@ -225,13 +225,10 @@ class FastHTTP(RouteRegistrar):
             self._add_route(route)
 
     # -- analysis -----------------------------------------------------------------------------
-    def _prepare(self, tags: Iterable[str] | str | None) -> tuple[list[Route], Analysis]:
+    def _prepare(self, tags: Iterable[str] | str | None) -> tuple[list[Route], list[RequestShape]]:
         """Check every route (all of them, whatever ``tags`` selects) and resolve the selected
         ones' requests; raise RouteDefinitionError listing every problem. Nothing is sent."""
-        problems: list[str] = []
-        good_handlers: set[object] = set()
-        for route in self.routes:
-            problems.extend(route_problems(route, self.base_url, good_handlers))
+        problems = check_routes(self.routes, self.base_url)
         if problems:
             raise RouteDefinitionError(problems)
         routes = self.routes
@@ -239,14 +236,15 @@ class FastHTTP(RouteRegistrar):
             wanted = {tags} if isinstance(tags, str) else set(tags)
             routes = [r for r in routes if wanted.intersection(r.tags)]
         analysis = Analysis(self)
+        shapes = []
         for route in routes:
             try:
-                analysis.shape(route)
+                shapes.append(analysis.shape(route))
             except InvalidURL as exc:
                 problems.append(f"{route.method} route {route.function_name}() ({route.location}): {exc}")
         if problems:
             raise RouteDefinitionError(problems)
-        return list(routes), analysis
+        return list(routes), shapes
 
     def check(self) -> None:
         """Check every route now; raise RouteDefinitionError listing every problem."""
@@ -304,7 +302,7 @@ class FastHTTP(RouteRegistrar):
     async def _arun(
         self, tags: Iterable[str] | str | None, holder: list[RunResults]
     ) -> RunResults:
-        routes, analysis = self._prepare(tags)
+        routes, shapes = self._prepare(tags)
         console = install_console_handler(logging.DEBUG if self.debug else logging.INFO)
         if tags and not routes:
             known = sorted({t for r in self.routes for t in r.tags})
@@ -312,7 +310,7 @@ class FastHTTP(RouteRegistrar):
                 "No route has the tag(s) %s; known tags: %s", tags, ", ".join(known) or "none"
             )
         session = self._session()
-        results = RunResults([route.name for route in routes])
+        results = RunResults([route.name for route in routes], [route.method for route in routes])
         holder.append(results)
         runlog = RunLog(len(routes), debug=self.debug, console=console)
         lifespan = self.lifespan(self) if self.lifespan is not None else None
@@ -323,8 +321,8 @@ class FastHTTP(RouteRegistrar):
             runlog.begin()
             interrupted = True
             try:
-                await Run(session, runlog, results, self.debug).run_all(
-                    routes, analysis, self._cap(session)
+                await Run(self, session, runlog, results, self.debug).run_all(
+                    routes, shapes, self._cap(session)
                 )
                 interrupted = False
             finally:

@@ -58,15 +58,21 @@ class LineTemplate:
     """One formatter's text for an INFO line of ``fasthttp``, as literal parts with the
     message and the time left open; ``render`` fills them in."""
 
-    __slots__ = ("formatter", "message_at", "parts", "second", "stamp", "times_at")
+    __slots__ = (
+        "asctime_text", "formatter", "message_at", "millisecond", "parts", "patterns", "second",
+        "stamp", "times_at",
+    )
 
     def __init__(self, formatter: logging.Formatter, parts: list[str]) -> None:
         self.formatter = formatter
         self.parts = parts
         self.message_at = parts.index(_MESSAGE)
         self.times_at = tuple(i for i, part in enumerate(parts) if part == _TIME)
+        self.patterns: dict[str, str] = {}  # message format -> line pattern
         self.second = -1
         self.stamp = ""
+        self.millisecond = -1
+        self.asctime_text = ""
 
     @classmethod
     def for_formatter(cls, formatter: logging.Formatter | None) -> LineTemplate | None:
@@ -100,6 +106,23 @@ class LineTemplate:
     def _console_text(formatter: logging.Formatter, message: str, asctime: str, created: float) -> str:
         return formatter.format(_probe_record(message, asctime, created))
 
+    def pattern(self, message_format: str, fields: int) -> str:
+        """The whole line as one ``str.format`` pattern: ``message_format`` (positional fields
+        ``{0}``..) in the message's place, ``{fields}`` in the time's, the rest literal. One
+        ``format`` call per line then does what ``%``, a list and a join did (half the cost)."""
+        pattern = self.patterns.get(message_format)
+        if pattern is None:
+            pieces = []
+            for part in self.parts:
+                if part == _MESSAGE:
+                    pieces.append(message_format)
+                elif part == _TIME:
+                    pieces.append(f"{{{fields}}}")
+                else:
+                    pieces.append(part.replace("{", "{{").replace("}", "}}"))
+            pattern = self.patterns[message_format] = "".join(pieces)
+        return pattern
+
     def render(self, message: str, created: float) -> str:
         parts = self.parts.copy()
         parts[self.message_at] = message
@@ -111,18 +134,24 @@ class LineTemplate:
 
     def asctime(self, created: float) -> str:
         """``Formatter.formatTime(record, formatter.datefmt)``, with the strftime part made once
-        per second (strftime has no sub-second field; milliseconds are added per line)."""
-        formatter = self.formatter
+        per second (strftime has no sub-second field) and the whole text once per millisecond
+        (a busy run writes many lines in the same one)."""
         second = int(created)
+        msecs = int((created - second) * 1000)  # LogRecord.msecs
+        millisecond = second * 1000 + msecs
+        if millisecond == self.millisecond:
+            return self.asctime_text
+        formatter = self.formatter
         if second != self.second:
             self.stamp = time.strftime(
                 formatter.datefmt or formatter.default_time_format, formatter.converter(created)
             )
             self.second = second
         msec_format = formatter.default_msec_format
-        if formatter.datefmt or not msec_format:
-            return self.stamp
-        return msec_format % (self.stamp, int((created - second) * 1000))
+        text = msec_format % (self.stamp, msecs) if msec_format and not formatter.datefmt else self.stamp
+        self.millisecond = millisecond
+        self.asctime_text = text
+        return text
 
 
 class _FlushFirst(logging.Filter):
@@ -177,18 +206,21 @@ class LineBatch:
             current = current.parent if current.propagate else None
         return cls(found) if found else None
 
-    def add(self, msg: str, args: tuple[Any, ...]) -> None:
-        """One INFO line ``msg % args``, formatted now for each destination."""
+    def line(self, message_format: str, *args: Any) -> None:
+        """One INFO line, ``message_format.format(*args)`` (a ``str.format`` pattern with
+        positional fields), formatted now for each destination."""
         now = time.time()
-        message = msg % args
-        record: logging.LogRecord | None = None
+        message: str | None = None
         for handler, template, lines in self.sinks:
             if template is not None:
-                lines.append(template.render(message, now))
+                pattern = template.patterns.get(message_format)
+                if pattern is None:
+                    pattern = template.pattern(message_format, len(args))
+                lines.append(pattern.format(*args, template.asctime(now)))
                 continue
-            if record is None:
-                record = self._scratch(message, now)
-            lines.append(handler.format(record))
+            if message is None:
+                message = message_format.format(*args)
+            lines.append(handler.format(self._scratch(message, now)))
         if not self.scheduled:
             self.scheduled = True
             asyncio.get_running_loop().call_soon(self.flush)

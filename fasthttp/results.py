@@ -53,11 +53,11 @@ class RunResults(Mapping[str, Any]):
         "elapsed", "interrupted",
     )
 
-    def __init__(self, names: Sequence[str] = ()) -> None:
+    def __init__(self, names: Sequence[str] = (), methods: Sequence[str] = ()) -> None:
         self._order: tuple[str, ...] = tuple(names)
         self._values: dict[str, Any] = {}
         count = len(self._order)
-        self._methods: list[str] = [""] * count
+        self._methods: list[str] = list(methods) if methods else [""] * count
         self._urls: list[str] = [""] * count
         self._statuses: list[int | None] = [None] * count
         self._elapsed: list[float] = [0.0] * count
@@ -68,16 +68,17 @@ class RunResults(Mapping[str, Any]):
 
     # -- recording (used by the app) ------------------------------------------------------
     def _record(
-        self, index: int, method: str, url: str, status: int | None, elapsed: float, value: Any,
+        self, index: int, url: str, status: int | None, elapsed: float, value: Any,
         error: BaseException | None,
     ) -> None:
         """The outcome of the route at ``index`` (its position in ``names``)."""
-        self._values[self._order[index]] = value if error is None else error
-        self._methods[index] = method
+        if error is None:
+            self._values[self._order[index]] = value
+        else:
+            self._values[self._order[index]] = self._errors[index] = error
         self._urls[index] = url
         self._statuses[index] = status
         self._elapsed[index] = elapsed
-        self._errors[index] = error
 
     def _outcome(self, index: int) -> RouteOutcome:
         name = self._order[index]

@@ -1,8 +1,9 @@
-"""One run of a FastHTTP app: routes resolved into plans, then sent and handled.
+"""One run of a FastHTTP app: routes resolved into request shapes, then sent and handled.
 
-Analysis (``Plan``): once per run, each checked route is resolved into what the
-hot path needs (absolute URL, merged headers and params, timeout, the build
-arguments), sharing the app's per-method defaults and parsed URLs between routes.
+Analysis (``Analysis``, ``RequestShape``): once per run, before anything is sent,
+each checked route is resolved into what the hot path needs (absolute URL, merged
+headers and params, timeout, the build arguments, the masked URL for the log);
+routes that send the same request share one shape, and so one parsed URL.
 
 Execution (``Run``), per route: dependencies edit a fresh config dict,
 ``request_model`` validates the body, ``session.send()`` runs middleware,
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
 
     from .app import FastHTTP
 
-__all__ = ["Analysis", "Plan", "RequestShape", "Run"]
+__all__ = ["Analysis", "RequestShape", "Run"]
 
 _perf = time.perf_counter
 #: A worker yields to the loop at least once every this many routes (see ``Run.run_all``).
@@ -165,149 +166,122 @@ def being_cancelled() -> bool:
     return cancelling is None or cancelling() > 0
 
 
-class Plan:
-    """A checked route about to run: what the hot path needs, from the route and the run's
-    shared analysis. Made when a worker takes the route and dropped when it is done, so a
-    10,000-route run does not keep 10,000 of them alive."""
+def where(route: Route, shape: RequestShape) -> str:
+    """``name (METHOD url)`` for error messages."""
+    return f"{route.name} ({shape.method} {shape.masked})"
 
-    __slots__ = (
-        "dependencies", "handler", "index", "name", "raise_for_status", "request_model",
-        "response_model", "route", "shape", "simple",
-    )
 
-    def __init__(self, route: Route, analysis: Analysis, index: int) -> None:
-        app = analysis.app
-        self.index = index  # the route's position in the run (RunResults columns)
-        self.route = route
-        self.name = route.name
-        self.handler = route.handler
-        self.shape = analysis.shape(route)
-        self.dependencies: tuple[Depends, ...] = (
-            (*app.dependencies, *route.dependencies) if route.dependencies else app.dependencies
-        )
-        self.request_model = route.request_model
-        self.response_model = route.response_model
-        self.raise_for_status = (
-            app.raise_for_status if route.raise_for_status is None else route.raise_for_status
-        )
-        self.simple = not self.dependencies and self.request_model is None
-
-    @property
-    def where(self) -> str:
-        """``name (METHOD url)`` for error messages."""
-        return f"{self.name} ({self.shape.method} {self.shape.masked})"
-
-    def fresh_config(self) -> dict[str, Any]:
-        """The dict a dependency receives: a new copy on every run."""
-        shape = self.shape
-        return {
-            "url": shape.url_text,
-            "params": dict(shape.params),
-            "json": copy.deepcopy(shape.json),
-            "data": copy.deepcopy(shape.data),
-            "headers": dict(shape.headers.items()),
-            "timeout": shape.timeout,
-        }
+def fresh_config(shape: RequestShape) -> dict[str, Any]:
+    """The dict a dependency receives: a new copy for every route it runs for."""
+    return {
+        "url": shape.url_text,
+        "params": dict(shape.params),
+        "json": copy.deepcopy(shape.json),
+        "data": copy.deepcopy(shape.data),
+        "headers": dict(shape.headers.items()),
+        "timeout": shape.timeout,
+    }
 
 
 class Run:
-    """One run in progress: sends plans, records outcomes, writes the per-request log."""
+    """One run in progress: sends the routes, records outcomes, writes the per-request log.
 
-    __slots__ = ("build", "debug", "log", "results", "send")
+    Per route the hot path reads the route and its shared ``RequestShape`` directly (no
+    per-route object is made or kept: a 10,000-route run is mostly this loop)."""
 
-    def __init__(self, session: AsyncSession, log: RunLog, results: RunResults, debug: bool):
+    __slots__ = (
+        "app_dependencies", "build", "debug", "log", "raise_for_status", "results", "send",
+    )
+
+    def __init__(
+        self, app: FastHTTP, session: AsyncSession, log: RunLog, results: RunResults, debug: bool
+    ) -> None:
+        self.app_dependencies: tuple[Depends, ...] = app.dependencies
+        self.raise_for_status = app.raise_for_status
         self.build = session.build_request
         self.send = session.send
         self.log = log
         self.results = results
         self.debug = debug
 
-    async def run_all(self, routes: list[Route], analysis: Analysis, cap: int) -> None:
-        if len(routes) <= cap:
-            await asyncio.gather(
-                *[self.run_one(Plan(route, analysis, i)) for i, route in enumerate(routes)]
-            )
-            return
+    async def run_all(self, routes: list[Route], shapes: list[RequestShape], cap: int) -> None:
+        """Send every route, at most ``cap`` at a time, in declaration order."""
         pending = iter(enumerate(routes))  # shared by the workers: each takes the next when free
         run_one = self.run_one
+        record = self.results._record
 
         async def worker() -> None:
             streak = 0
             for index, route in pending:
                 streak += 1
-                if not await run_one(Plan(route, analysis, index)) or streak == _YIELD_EVERY:
+                try:
+                    done = await run_one(route, shapes[index], index)
+                except asyncio.CancelledError:
+                    if being_cancelled():
+                        raise
+                    # The handler itself raised CancelledError: that route's error, not the run's.
+                    record(index, shapes[index].masked, None, 0.0, None, asyncio.CancelledError())
+                    done = False
+                if not done or streak == _YIELD_EVERY:
                     # A route that fails without I/O (a circuit open, a validation error) or is
                     # answered from a cache does not suspend; yield so a worker cannot hold the
                     # loop while other requests' timers run out.
                     streak = 0
                     await asyncio.sleep(0)
 
-        await asyncio.gather(*[worker() for _ in range(cap)])
+        await asyncio.gather(*[worker() for _ in range(min(cap, len(routes)))])
 
-    async def run_one(self, plan: Plan) -> bool:
-        """Run one route; True when its response came back (the worker suspended on I/O)."""
-        try:
-            return await self._run_one(plan)
-        except asyncio.CancelledError:
-            if being_cancelled():
-                raise
-            self._record(plan, plan.shape.masked, None, 0.0, None, asyncio.CancelledError())
-            return False
-
-    def _record(
-        self, plan: Plan, url: str, status: int | None, elapsed: float, value: Any,
-        error: BaseException | None,
-    ) -> None:
-        self.results._record(plan.index, plan.shape.method, url, status, elapsed, value, error)
-
-    async def _run_one(self, plan: Plan) -> bool:
+    async def run_one(self, route: Route, shape: RequestShape, index: int) -> bool:
+        """Run one route and record its outcome; True when its response came back (the
+        worker suspended on I/O). Exceptions other than cancellation never leave it."""
         log = self.log
-        shape = plan.shape
+        record = self.results._record
         method = shape.method
+        simple = not (route.dependencies or self.app_dependencies or route.request_model is not None)
         try:
-            if plan.simple:
-                request = self.request(shape)
-            else:
-                request = await self._prepare(plan)
+            request = self.request(shape) if simple else await self._prepare(route, shape)
         except Exception as exc:
             log.not_sent(method, shape.masked, exc)
-            self._record(plan, shape.masked, None, 0.0, None, exc)
+            record(index, shape.masked, None, 0.0, None, exc)
             return False
-        url = shape.masked if plan.simple else mask_url(request.url)
+        url = shape.masked if simple else mask_url(request.url)
         started = _perf()
         try:
             response = await self.send(request)
         except Exception as exc:
             elapsed = _perf() - started
             log.request_failed(method, url, exc, elapsed * 1000)
-            self._record(plan, url, None, elapsed, None, exc)
+            record(index, url, None, elapsed, None, exc)
             return False
         elapsed = _perf() - started
         status = response.status_code
         log.response(method, url, status, elapsed * 1000)
-        handler_started = _perf()
+        handler_started = _perf() if self.debug else 0.0
         try:
-            if plan.raise_for_status and status >= 400:
+            raise_for_status = route.raise_for_status
+            if raise_for_status is None:
+                raise_for_status = self.raise_for_status
+            if raise_for_status and status >= 400:
                 response.raise_for_status()
-            if plan.response_model is not None:
-                value = await plan.handler(
-                    validate_response(plan.response_model, response, plan.where)
+            if route.response_model is not None:
+                value = await route.handler(
+                    validate_response(route.response_model, response, where(route, shape))
                 )
             else:
-                value = await plan.handler(response)
+                value = await route.handler(response)
         except Exception as exc:
             expected = isinstance(exc, FastHTTPError) and not isinstance(exc, RequestValidationError)
-            log.route_failed(plan.name, exc, expected=expected)
+            log.route_failed(route.name, exc, expected=expected)
             if self.debug:
-                log.details(plan.name, request, response, elapsed * 1000, 0.0, exc, failed=True)
-            self._record(plan, url, status, elapsed, None, exc)
+                log.details(route.name, request, response, elapsed * 1000, 0.0, exc, failed=True)
+            record(index, url, status, elapsed, None, exc)
             return True
         if self.debug:
             log.details(
-                plan.name, request, response, elapsed * 1000, (_perf() - handler_started) * 1000,
-                value,
+                route.name, request, response, elapsed * 1000,
+                (_perf() - handler_started) * 1000, value,
             )
-        self._record(plan, url, status, elapsed, value, None)
+        record(index, url, status, elapsed, value, None)
         return True
 
     def request(self, shape: RequestShape) -> Request:
@@ -325,19 +299,19 @@ class Run:
             template.timeout,
         )
 
-    async def _prepare(self, plan: Plan) -> Request:
-        """Dependencies, then request validation, then the Request."""
-        shape = plan.shape
-        if not plan.dependencies:
-            if plan.request_model is not None:
-                validate_request(plan.request_model, shape.json, shape.data, plan.where)
+    async def _prepare(self, route: Route, shape: RequestShape) -> Request:
+        """Dependencies (the app's, then the route's), then request validation, then the Request."""
+        dependencies = (*self.app_dependencies, *route.dependencies)
+        if not dependencies:
+            if route.request_model is not None:
+                validate_request(route.request_model, shape.json, shape.data, where(route, shape))
             return self.build(shape.method, shape.url, params=shape.params, **shape.kwargs)
-        config = plan.fresh_config()
-        for dependency in plan.dependencies:
-            config = await apply_dependency(dependency, plan.route, config, plan.where)
+        config = fresh_config(shape)
+        for dependency in dependencies:
+            config = await apply_dependency(dependency, route, config, where(route, shape))
         json, data = config.get("json"), config.get("data")
-        if plan.request_model is not None:
-            validate_request(plan.request_model, json, data, plan.where)
+        if route.request_model is not None:
+            validate_request(route.request_model, json, data, where(route, shape))
         url: Any = config.get("url")
         if url == shape.url_text:
             url = shape.url
