@@ -39,7 +39,8 @@ RESULTS_APP = REPO_ROOT / "bench" / "RESULTS-app.md"
 # ``--suite app``: the declarative app (issue 4), PyPI's fasthttp-client and the middleware cost (issue 5)
 APP_SUITE_WORKLOADS = ("app", "conc")
 APP_SUITE_CLIENTS = (
-    "fasthttp", "fasthttp-uvloop", "fasthttp-app", "fasthttp-app-asyncio", "fasthttp-client", "fasthttp-mw3",
+    "fasthttp", "fasthttp-uvloop", "fasthttp-script", "fasthttp-script-uvloop", "fasthttp-app",
+    "fasthttp-app-asyncio", "fasthttp-client", "fasthttp-mw3",
 )
 _CLIENT_TIMEOUT = 900.0
 SOURCE_KEY = "fasthttp source"  # reported by the fasthttp adapter: a digest of the code it imported

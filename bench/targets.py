@@ -27,11 +27,14 @@ _RSS_LIMIT = 1.2  # peak RSS at most this times aiohttp's, on every workload
 class TargetCheck:
     target: str
     measured: str
-    met: bool | None  # None: not measured in this run
+    met: bool | None  # None: not measured in this run (or, with info, no target to meet)
     note: str = ""
+    info: bool = False  # a figure reported for context, with no target
 
     @property
     def verdict(self) -> str:
+        if self.info:
+            return "no target"
         return {True: "**met**", False: "**missed**", None: "not measured"}[self.met]
 
 
@@ -117,6 +120,8 @@ _APP = "fasthttp-app"
 _APP_ASYNCIO = "fasthttp-app-asyncio"
 _SESSION = SUBJECT
 _SESSION_UVLOOP = "fasthttp-uvloop"
+_SCRIPT = "fasthttp-script"
+_SCRIPT_UVLOOP = "fasthttp-script-uvloop"
 _PYPI = "fasthttp-client"
 _MW = "fasthttp-mw3"
 
@@ -141,17 +146,25 @@ def _wall_ratio_check(
 
 def check_app_targets(cells: Mapping[tuple[str, str], Cell]) -> list[TargetCheck]:
     """The targets of ``--suite app``: issue 4 (declarative app) and issue 5 (middleware)."""
-    # app.run() picks uvloop when it is installed: each app is held to the session on its own loop.
+    # app.run() picks uvloop when it is installed: each app is held to the same work on its own loop.
+    # The target compares with the script doing what app.run() does (own loop, session and
+    # connections); the warm session (pool connected by its warm-up) is reported beside it.
     checks = [
         _wall_ratio_check(
-            cells, "app", _APP, _SESSION_UVLOOP, 1.15,
-            f"app: {_APP} `app.run()` (uvloop) wall ≤ 1.15× one AsyncSession's on uvloop (issue 4)",
+            cells, "app", _APP, _SCRIPT_UVLOOP, 1.15,
+            f"app: {_APP} `app.run()` (uvloop) wall ≤ 1.15× the same requests through a fresh "
+            f"AsyncSession + gather ({_SCRIPT_UVLOOP}) (issue 4)",
         ),
         _wall_ratio_check(
-            cells, "app", _APP_ASYNCIO, _SESSION, 1.15,
-            f"app: {_APP_ASYNCIO} `app.run()` wall ≤ 1.15× one AsyncSession's, both on asyncio's loop (issue 4)",
+            cells, "app", _APP_ASYNCIO, _SCRIPT, 1.15,
+            f"app: {_APP_ASYNCIO} `app.run()` wall ≤ 1.15× {_SCRIPT}, both on asyncio's loop (issue 4)",
         ),
     ]
+    for slow, fast in ((_APP, _SESSION_UVLOOP), (_APP_ASYNCIO, _SESSION)):
+        info = _wall_ratio_check(cells, "app", slow, fast, 1.15, f"app: {slow} vs a warm session ({fast}), no target")
+        checks.append(
+            TargetCheck(info.target, info.measured, None, "its pool was connected before the timed batch", info=True)
+        )
     target = f"app: {_APP} ≥ 10× faster than PyPI {_PYPI}'s `app.run()`"
     why = _missing(cells, ("app", _APP), ("app", _PYPI))
     if why is not None:

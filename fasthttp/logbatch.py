@@ -26,7 +26,7 @@ import asyncio
 import logging
 import re
 import time
-from typing import Any, TextIO
+from typing import TextIO
 
 from .logging import ConsoleFormatter, logger
 
@@ -55,24 +55,26 @@ def _probe_record(message: str, asctime: str, created: float) -> logging.LogReco
 
 
 class LineTemplate:
-    """One formatter's text for an INFO line of ``fasthttp``, as literal parts with the
-    message and the time left open; ``render`` fills them in."""
+    """One formatter's text for an INFO line of ``fasthttp``: the text before the message
+    and after it, with the time filled in once per millisecond; ``render`` puts a message
+    between them (two concatenations: a fraction of a ``Formatter.format``)."""
 
     __slots__ = (
-        "asctime_text", "formatter", "message_at", "millisecond", "parts", "patterns", "second",
-        "stamp", "times_at",
+        "after", "before", "formatter", "millisecond", "prefix", "second", "stamp", "suffix",
+        "timed",
     )
 
     def __init__(self, formatter: logging.Formatter, parts: list[str]) -> None:
         self.formatter = formatter
-        self.parts = parts
-        self.message_at = parts.index(_MESSAGE)
-        self.times_at = tuple(i for i, part in enumerate(parts) if part == _TIME)
-        self.patterns: dict[str, str] = {}  # message format -> line pattern
+        message_at = parts.index(_MESSAGE)
+        self.before = parts[:message_at]
+        self.after = parts[message_at + 1 :]
+        self.timed = _TIME in parts
+        self.prefix = "".join(self.before)
+        self.suffix = "".join(self.after)
         self.second = -1
         self.stamp = ""
         self.millisecond = -1
-        self.asctime_text = ""
 
     @classmethod
     def for_formatter(cls, formatter: logging.Formatter | None) -> LineTemplate | None:
@@ -106,52 +108,32 @@ class LineTemplate:
     def _console_text(formatter: logging.Formatter, message: str, asctime: str, created: float) -> str:
         return formatter.format(_probe_record(message, asctime, created))
 
-    def pattern(self, message_format: str, fields: int) -> str:
-        """The whole line as one ``str.format`` pattern: ``message_format`` (positional fields
-        ``{0}``..) in the message's place, ``{fields}`` in the time's, the rest literal. One
-        ``format`` call per line then does what ``%``, a list and a join did (half the cost)."""
-        pattern = self.patterns.get(message_format)
-        if pattern is None:
-            pieces = []
-            for part in self.parts:
-                if part == _MESSAGE:
-                    pieces.append(message_format)
-                elif part == _TIME:
-                    pieces.append(f"{{{fields}}}")
-                else:
-                    pieces.append(part.replace("{", "{{").replace("}", "}}"))
-            pattern = self.patterns[message_format] = "".join(pieces)
-        return pattern
-
     def render(self, message: str, created: float) -> str:
-        parts = self.parts.copy()
-        parts[self.message_at] = message
-        if self.times_at:
-            asctime = self.asctime(created)
-            for index in self.times_at:
-                parts[index] = asctime
-        return "".join(parts)
+        """The line of ``message`` logged at ``created`` (seconds since the epoch)."""
+        if self.timed:
+            second = int(created)
+            millisecond = second * 1000 + int((created - second) * 1000)  # LogRecord.msecs
+            if millisecond != self.millisecond:
+                asctime = self.asctime(created)
+                self.prefix = "".join(asctime if part == _TIME else part for part in self.before)
+                self.suffix = "".join(asctime if part == _TIME else part for part in self.after)
+                self.millisecond = millisecond
+        return self.prefix + message + self.suffix
 
     def asctime(self, created: float) -> str:
         """``Formatter.formatTime(record, formatter.datefmt)``, with the strftime part made once
-        per second (strftime has no sub-second field) and the whole text once per millisecond
-        (a busy run writes many lines in the same one)."""
-        second = int(created)
-        msecs = int((created - second) * 1000)  # LogRecord.msecs
-        millisecond = second * 1000 + msecs
-        if millisecond == self.millisecond:
-            return self.asctime_text
+        per second (strftime has no sub-second field; milliseconds are added here)."""
         formatter = self.formatter
+        second = int(created)
         if second != self.second:
             self.stamp = time.strftime(
                 formatter.datefmt or formatter.default_time_format, formatter.converter(created)
             )
             self.second = second
         msec_format = formatter.default_msec_format
-        text = msec_format % (self.stamp, msecs) if msec_format and not formatter.datefmt else self.stamp
-        self.millisecond = millisecond
-        self.asctime_text = text
-        return text
+        if msec_format and not formatter.datefmt:
+            return msec_format % (self.stamp, int((created - second) * 1000))
+        return self.stamp
 
 
 class _FlushFirst(logging.Filter):
@@ -206,21 +188,14 @@ class LineBatch:
             current = current.parent if current.propagate else None
         return cls(found) if found else None
 
-    def line(self, message_format: str, *args: Any) -> None:
-        """One INFO line, ``message_format.format(*args)`` (a ``str.format`` pattern with
-        positional fields), formatted now for each destination."""
+    def line(self, message: str) -> None:
+        """One INFO line, formatted now for each destination."""
         now = time.time()
-        message: str | None = None
         for handler, template, lines in self.sinks:
             if template is not None:
-                pattern = template.patterns.get(message_format)
-                if pattern is None:
-                    pattern = template.pattern(message_format, len(args))
-                lines.append(pattern.format(*args, template.asctime(now)))
-                continue
-            if message is None:
-                message = message_format.format(*args)
-            lines.append(handler.format(self._scratch(message, now)))
+                lines.append(template.render(message, now))
+            else:
+                lines.append(handler.format(self._scratch(message, now)))
         if not self.scheduled:
             self.scheduled = True
             asyncio.get_running_loop().call_soon(self.flush)

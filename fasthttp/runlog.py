@@ -281,7 +281,7 @@ class RunLog:
         if status < 400:
             if self.info:  # logger.info() without its stack walk: this line runs per request
                 if self.batch is not None and not logger.disabled:
-                    self.batch.line("✔ {0} {1} {2} {3:.2f}ms", method, url, status, ms)
+                    self.batch.line(f"✔ {method} {url} {status} {ms:.2f}ms")
                 else:
                     logger.handle(self.record("✔ %s %s %d %.2fms", (method, url, status, ms)))
         else:

@@ -36,4 +36,6 @@ def load_adapter(spec: ClientSpec) -> Adapter:
     """A fresh instance of the adapter class behind ``spec``."""
     module = importlib.import_module(f"{__name__}.{spec.adapter}")
     adapter_class: type[Adapter] = module.Adapter
-    return adapter_class()
+    adapter = adapter_class()
+    adapter.loop_name = spec.loop
+    return adapter

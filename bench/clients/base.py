@@ -50,6 +50,10 @@ class Adapter(ABC):
     - raise on any failed request (a non-2xx status, a short body); never return None.
     """
 
+    #: The event loop of the spec the adapter was loaded for (``load_adapter`` sets it), for
+    #: adapters whose ``prepare_app`` makes its own loop.
+    loop_name: LoopName = "asyncio"
+
     @abstractmethod
     async def open(self, base_url: str) -> None:
         """Create the client/session pointed at ``base_url`` (``http://127.0.0.1:PORT``)."""
