@@ -74,7 +74,7 @@ class Analysis:
     shapes of routes that send the same request (a generated app's thousands of routes
     to one endpoint share one)."""
 
-    __slots__ = ("app", "defaults", "own_shapes", "shapes", "urls")
+    __slots__ = ("app", "defaults", "shapes", "urls")
 
     def __init__(self, app: FastHTTP) -> None:
         self.app = app
@@ -85,7 +85,6 @@ class Analysis:
         }
         self.urls: dict[tuple[str | None, str], tuple[URL, str]] = {}
         self.shapes: dict[tuple[str, str | None, str], RequestShape] = {}
-        self.own_shapes: dict[int, RequestShape] = {}  # by id() of a route with its own options
 
     def url(self, base: str | None, url: str) -> tuple[URL, str]:
         """``url`` resolved against ``base`` (parsed once per distinct pair), and its text."""
@@ -103,10 +102,7 @@ class Analysis:
             route.request or route.headers or route.params or route.timeout is not None
             or route.json is not None or route.data is not None
         ):
-            own = self.own_shapes.get(id(route))
-            if own is None:
-                own = self.own_shapes[id(route)] = RequestShape(route, self)
-            return own
+            return RequestShape(route, self)
         key = (route.method, route.base_url or self.app.base_url, route.url)
         shape = self.shapes.get(key)
         if shape is None:

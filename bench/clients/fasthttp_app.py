@@ -6,8 +6,8 @@ Only for the ``app`` workload (issue 4). ``FastHTTP(base_url=..., concurrency=10
 real unattended run: the ``fasthttp`` logger gets a ``FileHandler`` before the first run,
 so ``run()`` does not install its console handler; the per-route INFO lines are written.
 ``app.run()`` uses uvloop when it is installed (the bench environment has it), so
-*fasthttp-app* is compared with *fasthttp-uvloop*; *fasthttp-app-asyncio* sets
-``FASTHTTP_UVLOOP=0`` and is compared with *fasthttp* (asyncio's loop).
+*fasthttp-app* is compared with *fasthttp-script-uvloop*; *fasthttp-app-asyncio* sets
+``FASTHTTP_UVLOOP=0`` and is compared with *fasthttp-script* (asyncio's loop).
 The client process gets ``FASTHTTP_ALLOW_HOSTS=127.0.0.1``, as ``fasthttp`` does.
 """
 
