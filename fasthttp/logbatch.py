@@ -5,8 +5,9 @@ record, a format, a write and a flush, as much as the rest of the route. When ev
 handler a ``fasthttp`` INFO record reaches is a plain ``StreamHandler`` or
 ``FileHandler`` with no filter (fasthttp's console handler, a log file, a pipe),
 their ``emit`` is "format, write, flush", so ``LineBatch`` formats each line as that
-handler would and writes the lines once per event-loop iteration: same text, same
-order (any other record reaching those handlers writes the batch first). Anything
+handler would and writes the lines in batches: same text, same
+order (any other record reaching those handlers writes the batch first), at most
+``FLUSH_AFTER`` seconds late. Anything
 else (rotating files, queues, syslog, filters, custom handlers) gets records the
 usual way.
 
@@ -30,7 +31,7 @@ from typing import TextIO
 
 from .logging import ConsoleFormatter, logger
 
-__all__ = ["LineBatch", "LineTemplate"]
+__all__ = ["FLUSH_AFTER", "MAX_PENDING", "LineBatch", "LineTemplate"]
 
 #: Handler classes whose ``emit`` is known to be "format, write, flush", so batching the
 #: writes changes nothing but their number. Subclasses (rotating files, custom emit) are not.
@@ -41,6 +42,12 @@ _TIME = "\x00fasthttp-time\x00"
 _PLACEHOLDER = re.compile(f"({re.escape(_MESSAGE)}|{re.escape(_TIME)})")
 
 _StreamHandler = logging.StreamHandler[TextIO]
+
+#: A formatted line is written at most this many seconds later (at once when another record
+#: reaches the handler, when MAX_PENDING lines wait, or when the run ends): a write per loop
+#: pass measured ~4 % of a 10,000-route run on asyncio's loop; ``tail -f`` still looks live.
+FLUSH_AFTER = 0.05
+MAX_PENDING = 1024
 
 
 def _probe_record(message: str, asctime: str, created: float) -> logging.LogRecord:
@@ -151,7 +158,7 @@ class _FlushFirst(logging.Filter):
 
 class LineBatch:
     """Per-request INFO lines, formatted for each destination handler and written to its
-    stream once per event-loop iteration. Build it with ``LineBatch.start()``; ``stop()``
+    stream in batches (``FLUSH_AFTER``, ``MAX_PENDING``). Build it with ``LineBatch.start()``; ``stop()``
     writes what is left and takes its filter off the handlers."""
 
     def __init__(self, handlers: list[_StreamHandler]) -> None:
@@ -198,7 +205,9 @@ class LineBatch:
                 lines.append(handler.format(self._scratch(message, now)))
         if not self.scheduled:
             self.scheduled = True
-            asyncio.get_running_loop().call_soon(self.flush)
+            asyncio.get_running_loop().call_later(FLUSH_AFTER, self.flush)
+        elif len(lines) >= MAX_PENDING:
+            self.flush()
 
     def _scratch(self, message: str, now: float) -> logging.LogRecord:
         record = self.scratch

@@ -23,7 +23,7 @@ Cost: the per-request INFO line is on the hot path of 10,000-route runs, so its
 record is cloned from a prototype (no stack walk, no thread/process lookups) and,
 when every destination is a plain ``StreamHandler``/``FileHandler`` (fasthttp's
 console handler, a log file, a pipe), lines are formatted by those handlers as usual
-but written in one batch per event-loop iteration (same text, same order) rather
+but written in batches at most 50 ms apart (same text, same order) rather
 than one write and flush each.
 """
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from fasthttp import FastHTTP
-from fasthttp.logbatch import LineBatch, LineTemplate
+from fasthttp.logbatch import FLUSH_AFTER, MAX_PENDING, LineBatch, LineTemplate
 from fasthttp.logging import ConsoleFormatter, logger
 from fasthttp.response import Response
 from fasthttp.testing import LocalServer
@@ -190,9 +190,9 @@ async def test_a_filtered_handler_sees_every_record(server: LocalServer, tmp_pat
     assert any("/anything/3" in line for line in seen)
 
 
-async def test_batched_lines_are_written_within_one_loop_pass(tmp_path: Path) -> None:
-    """Lines reach the file by the next event-loop pass, not only at the end of the run;
-    another record writes the batch before itself."""
+async def test_batched_lines_are_written_within_flush_after(tmp_path: Path) -> None:
+    """Lines reach the file within FLUSH_AFTER, not only at the end of the run; another
+    record writes the batch before itself; MAX_PENDING lines are written at once."""
     path = tmp_path / "pass.log"
     with only_handler(logging.FileHandler(path)):
         batch = LineBatch.start()
@@ -200,12 +200,18 @@ async def test_batched_lines_are_written_within_one_loop_pass(tmp_path: Path) ->
         try:
             batch.line("✔ GET http://127.0.0.1/a 200 1.50ms")
             assert path.read_text() == ""
-            await asyncio.sleep(0)
+            await asyncio.sleep(FLUSH_AFTER * 4)
             assert path.read_text() == "✔ GET http://127.0.0.1/a 200 1.50ms\n"
             batch.line("✔ GET http://127.0.0.1/b 200 2.00ms")
             logger.warning("in between")
             assert path.read_text().splitlines()[1:] == [
                 "✔ GET http://127.0.0.1/b 200 2.00ms", "in between",
             ]
+            for i in range(MAX_PENDING + 1):
+                batch.line(f"line {i}")
+            written = path.read_text().splitlines()
+            assert written[-1] == f"line {MAX_PENDING - 1}"  # the MAX_PENDING-th waiting line
+            assert len(written) == 3 + MAX_PENDING  # a, b, "in between", then the full batch
         finally:
             batch.stop()
+        assert path.read_text().splitlines()[-1] == f"line {MAX_PENDING}"
