@@ -165,7 +165,7 @@ class LineBatch:
         self.sinks: list[tuple[_StreamHandler, LineTemplate | None, list[str]]] = [
             (h, LineTemplate.for_formatter(h.formatter), []) for h in handlers
         ]
-        self.scheduled = False
+        self.timer: asyncio.TimerHandle | None = None  # the pending flush, while lines wait
         # For formatters without a template: one record, reused (it never leaves this object).
         self.scratch = logger.makeRecord(logger.name, logging.INFO, __file__, 0, "", (), None)
         self.born = self.scratch.created - self.scratch.relativeCreated / 1000
@@ -203,9 +203,8 @@ class LineBatch:
                 lines.append(template.render(message, now))
             else:
                 lines.append(handler.format(self._scratch(message, now)))
-        if not self.scheduled:
-            self.scheduled = True
-            asyncio.get_running_loop().call_later(FLUSH_AFTER, self.flush)
+        if self.timer is None:
+            self.timer = asyncio.get_running_loop().call_later(FLUSH_AFTER, self.flush)
         elif len(lines) >= MAX_PENDING:
             self.flush()
 
@@ -219,7 +218,9 @@ class LineBatch:
         return record
 
     def flush(self) -> None:
-        self.scheduled = False
+        if self.timer is not None:
+            self.timer.cancel()  # a no-op when it is the timer calling
+            self.timer = None
         for handler, _, lines in self.sinks:
             if not lines:
                 continue
