@@ -31,6 +31,7 @@ from .clients.base import AppRunner, LoopName
 from .clients.fasthttp_app import Adapter as AppAdapter
 from .clients.fasthttp_script import Adapter as ScriptAdapter
 from .server import serve
+from .snapshot import forget_repo_root
 from .workloads import get
 
 LOOPS: tuple[LoopName, ...] = ("asyncio", "uvloop")
@@ -105,8 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--server", choices=("auto", "nginx", "embedded"), default="auto")
     args = parser.parse_args(argv)
     os.environ.setdefault("FASTHTTP_ALLOW_HOSTS", "127.0.0.1")
-    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != repo]  # as bench.driver
+    forget_repo_root()
     with serve(args.server) as server:
         results = measure(server.base_url, args.rounds, args.routes)
     print(f"app: {args.rounds} paired rounds of {args.routes} routes at concurrency 100, one process")

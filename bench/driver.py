@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .clients import Adapter, ClientSpec, discover, load_adapter
+from .snapshot import forget_repo_root
 from .workloads import Workload, body_size_of, get
 
 __all__ = ["Op", "main", "make_op", "new_loop", "peak_rss_kib", "run_batch", "run_in_loop", "server_cpu_seconds"]
@@ -247,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     # Every bench module this process needs is imported: from here on, ``import fasthttp``
     # must not find the live tree through the repo root (``-m`` put it first on sys.path).
     # It finds the run's snapshot (PYTHONPATH), the editable install, or a venv's own package.
-    sys.path[:] = [p for p in sys.path if Path(p or os.curdir).resolve() != REPO_ROOT]
+    forget_repo_root()
     workload = get(args.workload, quick=args.quick)
     result: dict[str, Any] = {
         "client": spec.name,

@@ -27,6 +27,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from .server import serve
+from .snapshot import forget_repo_root
 from .workloads import Workload, get
 
 Op = Callable[[], Awaitable[None]]
@@ -158,8 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--server", choices=("auto", "nginx", "embedded"), default="auto")
     args = parser.parse_args(argv)
     os.environ.setdefault("FASTHTTP_ALLOW_HOSTS", "127.0.0.1")
-    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != repo]  # as bench.driver
+    forget_repo_root()
     workload = get(args.workload)
     with serve(args.server) as server:
         results = asyncio.run(measure(server.base_url, workload, args.rounds))

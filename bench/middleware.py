@@ -22,6 +22,7 @@ from typing import Any
 
 from .clients.fasthttp_middleware import Pass
 from .server import serve
+from .snapshot import forget_repo_root
 from .workloads import get
 
 Op = Callable[[], Awaitable[None]]
@@ -100,8 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--server", choices=("auto", "nginx", "embedded"), default="auto")
     args = parser.parse_args(argv)
     os.environ.setdefault("FASTHTTP_ALLOW_HOSTS", "127.0.0.1")
-    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != repo]  # as bench.driver
+    forget_repo_root()
     with serve(args.server) as server:
         results = asyncio.run(measure(server.base_url, args.rounds, args.requests))
     print(f"conc: {args.rounds} paired rounds of {args.requests} requests at concurrency 100, one process")

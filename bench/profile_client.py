@@ -27,6 +27,7 @@ from typing import Any
 from .clients import discover, load_adapter
 from .driver import make_op, run_batch, run_in_loop
 from .server import serve
+from .snapshot import forget_repo_root
 from .workloads import WORKLOADS, Workload, body_size_of, get
 
 _GROUPS = (
@@ -157,8 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     workload = get(args.workload)
     # Like bench.driver: not the live tree via the repo root on sys.path; PYTHONPATH (a run's
     # snapshot, bench/out/snapshots/DIGEST) or else the editable install decides.
-    repo = Path(__file__).resolve().parent.parent
-    sys.path[:] = [p for p in sys.path if Path(p or os.curdir).resolve() != repo]
+    forget_repo_root()
     profiles: list[tuple[cProfile.Profile, float, dict[str, str]]] = []
     with serve(args.server) as server:
         for name in names:

@@ -11,7 +11,9 @@ report which code it actually imported.
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
+import sys
 from pathlib import Path
 
 __all__ = ["snapshot_package", "tree_digest"]
@@ -48,3 +50,11 @@ def snapshot_package(package: Path, snapshots: Path) -> tuple[Path, str]:
         shutil.rmtree(root, ignore_errors=True)
         staging.rename(root)
     return root, digest
+
+
+def forget_repo_root() -> None:
+    """Take the repository root off ``sys.path`` (``python -m`` put it first), so that from here on
+    ``import fasthttp`` finds the run's snapshot (PYTHONPATH), the editable install or a venv's own
+    package, never the live tree by accident. Call it once every bench module is imported."""
+    root = Path(__file__).resolve().parent.parent
+    sys.path[:] = [p for p in sys.path if Path(p or os.curdir).resolve() != root]
