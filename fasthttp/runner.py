@@ -70,7 +70,7 @@ def merge_options(layers: Iterable[Mapping[str, Any] | None]) -> RequestDefaults
 
 
 class Analysis:
-    """What every plan of one run shares: per-method defaults, parsed URLs and the request
+    """What every route of one run shares: per-method defaults, parsed URLs and the request
     shapes of routes that send the same request (a generated app's thousands of routes
     to one endpoint share one)."""
 
@@ -113,7 +113,8 @@ class Analysis:
 class RequestShape:
     """What a route sends, resolved once: absolute URL, merged headers and params, timeout,
     body, the masked URL for the log and the keyword arguments of ``build_request``.
-    Never mutated once built (``build_request`` and dependency configs copy from it)."""
+    Its values are never mutated (``build_request`` and dependency configs copy from them);
+    ``template`` is filled in once, by the first route that sends it."""
 
     __slots__ = (
         "data", "full", "headers", "json", "kwargs", "masked", "method", "params", "template",
