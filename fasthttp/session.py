@@ -223,7 +223,8 @@ class AsyncSession:
             self.transport_kind = type(transport).__name__
         self._transport: Transport | None = transport
         self._own_transport = transport is None
-        self._handler: CallNext | None = None
+        self._handler: CallNext | None = None  # the whole chain for one hop, composed at open()
+        self._stream_handler: CallNext | None = None  # the same, ending in the transport's handle_stream
         self._security_layer: SecurityLayer | None = None
         self._state = "new"
         self._log_debug = False
@@ -239,16 +240,19 @@ class AsyncSession:
             raise SessionClosedError("This AsyncSession was closed and cannot be reopened; create a new AsyncSession.")
         if self._transport is None:
             self._transport = self._build_transport()
-        layers: list[Any] = [self.retry] if self.retry is not None else []
-        layers.extend(self.middleware)
-        if self.event_hooks["request"] or self.event_hooks["response"]:
-            layers.append(EventHooks(self.event_hooks))  # innermost: sees every hop and attempt
-        self._handler = compose(layers, self._dispatch)
         if self.security.breaker_on or self.secret_key is not None or self.security.sign_hosts:
             from .security import layer  # imported when a session first needs it
 
             security = layer.SecurityLayer(self.security, self.secret_key)
             self._security_layer = security if security.is_active else None
+        layers: list[Any] = [self.retry] if self.retry is not None else []
+        layers.extend(self.middleware)
+        if self.event_hooks["request"] or self.event_hooks["response"]:
+            layers.append(EventHooks(self.event_hooks))  # innermost: sees every hop and attempt
+        transport = self._transport
+        handle_stream = getattr(transport, "handle_stream", None)
+        self._handler = self._chain(layers, transport.handle)
+        self._stream_handler = self._chain(layers, handle_stream or _cannot_stream(transport))
         if self.debug:
             # A child logger of its own, so debug=True on one session does not turn on
             # DEBUG lines for every other session in the process.
@@ -259,27 +263,25 @@ class AsyncSession:
         self._state = "open"
         return self
 
-    async def _dispatch(self, request: Request) -> Response:
-        """The end of the middleware chain: hand the request to the transport."""
-        transport = self._transport
-        if transport is None:
-            self._ensure_open()
-            raise SessionClosedError("This AsyncSession was closed while the request was in flight.")
-        send: CallNext = transport.handle
-        if request.extensions.get(STREAM_EXTENSION):
-            handle_stream = getattr(transport, "handle_stream", None)
-            if handle_stream is None:
-                raise TypeError(f"The transport {type(transport).__name__} cannot stream responses.")
-            send = handle_stream
+    def _chain(self, layers: list[Any], send: CallNext) -> CallNext:
+        """One hop's pipeline, composed once: middleware, then the security layer, then ``send``.
+
+        With no middleware the chain is the security layer's coroutine (or the transport's own
+        ``handle``): nothing runs between ``send()`` and the transport, so nothing can find the
+        session closed in between. A middleware can await (a retry's back-off) while the session
+        closes: the end of its chain checks first."""
         security = self._security_layer
-        try:
-            if security is not None:
-                return await security.send(request, send)
-            return await send(request)
-        except RequestError as exc:
-            if exc.request is None:  # raised below the transport (a resolver, a decoder): say which request
-                exc.request = request
-            raise
+        endpoint = security.bind(send) if security is not None else send
+        if not layers:
+            return endpoint
+
+        async def dispatch(request: Request) -> Response:
+            if self._transport is None:
+                self._ensure_open()  # raises SessionClosedError
+                raise SessionClosedError("This AsyncSession was closed while the request was in flight.")
+            return await endpoint(request)
+
+        return compose(layers, dispatch)
 
     def _build_transport(self) -> Transport:
         options = TransportOptions(
@@ -308,7 +310,7 @@ class AsyncSession:
             return
         self._state = "closed"
         transport, self._transport = self._transport, None
-        self._handler = None
+        self._handler = self._stream_handler = None
         try:
             for middleware in (self.retry, *self.middleware):
                 aclose = getattr(middleware, "aclose", None)
@@ -432,6 +434,8 @@ class AsyncSession:
         handler = self._ensure_open()
         if stream:
             request.extensions[STREAM_EXTENSION] = True
+        if request.extensions and request.extensions.get(STREAM_EXTENSION) and self._stream_handler is not None:
+            handler = self._stream_handler
         if not isinstance(request.timeout, Timeout):
             request.timeout = self.timeout if request.timeout is None else Timeout.coerce(request.timeout)
         follow = self.follow_redirects if follow_redirects is None else follow_redirects
@@ -440,24 +444,34 @@ class AsyncSession:
             # Credentials are bound to the first hop's origin: never sent elsewhere after a redirect.
             request.extensions[AUTH_EXTENSION] = auth
             request.extensions[AUTH_ORIGIN_EXTENSION] = origin_of(request.url)
-        response = await self._send_hop(handler, request)
-        if not follow or not response.is_redirect:
-            return response
-        history: list[Response] = []
-        deadline = deadline_of(request.timeout)
-        while response.is_redirect:
-            if len(history) >= self.max_redirects:
-                raise TooManyRedirects(
-                    f"{request.method} {mask_url(history[0].url if history else request.url)} was redirected "
-                    f"more than {self.max_redirects} times. Raise max_redirects= or follow_redirects=False "
-                    "to inspect the redirect yourself.",
-                    request=request,
+        try:
+            if auth is None and self.cookie_jar is None and not self._log_debug:
+                response = await handler(request)  # nothing to do around this hop: no _send_hop frame
+            else:
+                response = await self._send_hop(handler, request)
+            if not follow or not response.is_redirect:
+                return response
+            history: list[Response] = []
+            deadline = deadline_of(request.timeout)
+            while response.is_redirect:
+                if len(history) >= self.max_redirects:
+                    raise TooManyRedirects(
+                        f"{request.method} {mask_url(history[0].url if history else request.url)} was redirected "
+                        f"more than {self.max_redirects} times. Raise max_redirects= or follow_redirects=False "
+                        "to inspect the redirect yourself.",
+                        request=request,
+                    )
+                history.append(response)
+                if isinstance(response, StreamResponse):
+                    await response.aclose()  # the redirect's own body is never needed
+                request = next_hop(
+                    request, response, deadline=deadline, cookie_jar_in_use=self.cookie_jar is not None
                 )
-            history.append(response)
-            if isinstance(response, StreamResponse):
-                await response.aclose()  # the redirect's own body is never needed
-            request = next_hop(request, response, deadline=deadline, cookie_jar_in_use=self.cookie_jar is not None)
-            response = await self._send_hop(handler, request)
+                response = await self._send_hop(handler, request)
+        except RequestError as exc:
+            if exc.request is None:  # raised below the transport (a resolver, a decoder): say which request
+                exc.request = request
+            raise
         response.history = history
         return response
 
@@ -583,13 +597,20 @@ class AsyncSession:
         )
 
     # -- the verbs (seed semantics: Response, or None on error) -----------------------------
-    async def _request(self, method: str, url: str | URL, **options: Unpack[RequestOptions]) -> Response | None:
-        """The body of every verb (see ``request()``)."""
-        raise_errors = options.pop("raise_errors", None)
-        follow_redirects = options.pop("follow_redirects", None)
-        auth = options.pop("auth", _UNSET)
+    async def _request(self, method: str, url: str | URL, options: RequestOptions) -> Response | None:
+        """The body of every verb (see ``request()``); ``options`` is the verb's own ``**options`` dict."""
+        if options:
+            raise_errors = options.pop("raise_errors", None)
+            follow_redirects = options.pop("follow_redirects", None)
+            auth = options.pop("auth", _UNSET)
+        else:  # the common call, ``session.get(url)``: no option to look up
+            raise_errors = follow_redirects = None
+            auth = _UNSET
         try:
-            request = self.build_request(method, url, **cast("BuildOptions", options))
+            if options:
+                request = self.build_request(method, url, **cast("BuildOptions", options))
+            else:
+                request = self.build_request(method, url)
         except TypeError:
             # An unknown keyword (often another client's habit): name our equivalent.
             from .compat import foreign_value_message, unknown_options_message
@@ -627,35 +648,35 @@ class AsyncSession:
         Options: ``params``, ``headers``, ``cookies``, one body argument (``json``,
         ``data``, ``content``, ``files`` with ``data``), ``timeout``, ``auth``,
         ``follow_redirects``, ``raise_errors``. Await it: ``resp = await session.request(...)``."""
-        return RequestCall(self._request(method, url, **options), "request")
+        return RequestCall(self._request(method, url, options), "request")
 
     def get(self, url: str | URL, **options: Unpack[RequestOptions]) -> RequestCall[Response | None]:
         """GET ``url``; see ``request()`` for the options."""
-        return RequestCall(self._request("GET", url, **options), "get")
+        return RequestCall(self._request("GET", url, options), "get")
 
     def head(self, url: str | URL, **options: Unpack[RequestOptions]) -> RequestCall[Response | None]:
         """HEAD ``url``; see ``request()``."""
-        return RequestCall(self._request("HEAD", url, **options), "head")
+        return RequestCall(self._request("HEAD", url, options), "head")
 
     def options(self, url: str | URL, **options: Unpack[RequestOptions]) -> RequestCall[Response | None]:
         """OPTIONS ``url``; see ``request()``."""
-        return RequestCall(self._request("OPTIONS", url, **options), "options")
+        return RequestCall(self._request("OPTIONS", url, options), "options")
 
     def delete(self, url: str | URL, **options: Unpack[RequestOptions]) -> RequestCall[Response | None]:
         """DELETE ``url``; see ``request()``."""
-        return RequestCall(self._request("DELETE", url, **options), "delete")
+        return RequestCall(self._request("DELETE", url, options), "delete")
 
     def post(self, url: str | URL, **options: Unpack[RequestOptions]) -> RequestCall[Response | None]:
         """POST to ``url``; see ``request()``."""
-        return RequestCall(self._request("POST", url, **options), "post")
+        return RequestCall(self._request("POST", url, options), "post")
 
     def put(self, url: str | URL, **options: Unpack[RequestOptions]) -> RequestCall[Response | None]:
         """PUT to ``url``; see ``request()``."""
-        return RequestCall(self._request("PUT", url, **options), "put")
+        return RequestCall(self._request("PUT", url, options), "put")
 
     def patch(self, url: str | URL, **options: Unpack[RequestOptions]) -> RequestCall[Response | None]:
         """PATCH ``url``; see ``request()``."""
-        return RequestCall(self._request("PATCH", url, **options), "patch")
+        return RequestCall(self._request("PATCH", url, options), "patch")
 
 
 def _without_keys(session_params: ParamsInput, call_params: ParamsInput) -> ParamsInput:
@@ -683,6 +704,15 @@ def _transport_kind(name: str | None) -> str:
             "or 'aiohttp', or pass a Transport object."
         )
     return kind
+
+
+def _cannot_stream(transport: Transport) -> CallNext:
+    """The end of the stream chain for a transport without ``handle_stream``."""
+
+    async def refuse(request: Request) -> Response:
+        raise TypeError(f"The transport {type(transport).__name__} cannot stream responses.")
+
+    return refuse
 
 
 def _coerce_auth(auth: Any) -> Auth | None:

@@ -58,27 +58,35 @@ class SecurityLayer:
         """False when the layer would do nothing (then the session skips it entirely)."""
         return self.breakers is not None or self.signer is not None
 
-    async def send(self, request: Request, send: Send) -> Response:
+    def bind(self, send: Send) -> Send:
+        """The layer in front of ``send`` (the transport's ``handle`` or ``handle_stream``): one
+        coroutine function the session composes once at open, so a request pays one frame here."""
         signer = self.signer
-        if (
-            signer is not None
-            and request.extensions.get(SIGN_EXTENSION, True)
-            and should_sign(request.url, self.sign_hosts, self.key_was_generated)
-        ):
-            signer.sign(request)
+        sign_hosts = self.sign_hosts
+        key_was_generated = self.key_was_generated
         breakers = self.breakers
-        if breakers is None:
-            return await send(request)
-        breaker = breakers.for_url(request.url)
-        ticket = breaker.before_request()
-        try:
-            response = await send(request)
-        except BaseException as exc:
-            breaker.record(ticket, classify_outcome(exc, None))
-            raise
-        status = response.status_code
-        if status < 400:
-            breaker.record_success(ticket)
-        else:
-            breaker.record(ticket, classify_outcome(None, status))
-        return response
+        for_url = breakers.for_url if breakers is not None else None
+
+        async def secured(request: Request) -> Response:
+            if (
+                signer is not None
+                and request.extensions.get(SIGN_EXTENSION, True)
+                and should_sign(request.url, sign_hosts, key_was_generated)
+            ):
+                signer.sign(request)
+            if for_url is None:
+                return await send(request)
+            breaker = for_url(request.url)
+            ticket = breaker.before_request()
+            try:
+                response = await send(request)
+            except BaseException as exc:
+                breaker.record(ticket, classify_outcome(exc, None))
+                raise
+            if response.status_code < 400:
+                breaker.record_success(ticket)
+            else:
+                breaker.record(ticket, classify_outcome(None, response.status_code))
+            return response
+
+        return secured
