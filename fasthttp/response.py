@@ -100,6 +100,28 @@ class Response:
         self.default_encoding = default_encoding
         self.extensions: dict[str, Any] = {}
 
+    @classmethod
+    def _received(cls, status_code: int, headers: Any, content: bytes, reason: str | None, http_version: str, url: URL,
+                  request: Request, elapsed: float, default_encoding: str) -> Response:  # fmt: skip
+        """A response a transport read, from parts it has already checked: ``__init__`` without the
+        keyword matching and defaults, which cost more than the rest of it (every request makes one)."""
+        self = object.__new__(cls)
+        self.status_code = status_code
+        self.reason = reason if reason is not None else reason_phrase(status_code)
+        self.http_version = http_version
+        self._raw_headers = headers
+        self._headers = None
+        self._content = content
+        self._text = None
+        self._cookies = None
+        self.url = url
+        self.request = request
+        self._elapsed = elapsed
+        self.history = []
+        self.default_encoding = default_encoding
+        self.extensions = {}
+        return self
+
     @property
     def elapsed(self) -> datetime.timedelta:
         """Time from sending the request to the end of its headers (a timedelta, as in httpx)."""

@@ -27,6 +27,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, TypedDict, cast
 
+from multidict import CIMultiDict
 from yarl import URL
 
 from .calls import RequestCall
@@ -106,6 +107,8 @@ class RequestOptions(BuildOptions, total=False):
 
 
 _BUILD_OPTION_NAMES: Final = frozenset(BuildOptions.__optional_keys__)
+# Headers.copy() without its Python frame: multidict's C copy keeps the subclass.
+_copy_headers: Final[Callable[[Headers], Headers]] = CIMultiDict.copy
 
 
 class AsyncSession:
@@ -174,11 +177,10 @@ class AsyncSession:
             raise InvalidURL(
                 f"base_url={mask_url(base_url)!r} has a query or fragment; put query parameters in params= instead."
             )
-        self.headers = Headers({"User-Agent": USER_AGENT})
+        default_headers = Headers({"User-Agent": USER_AGENT})
         if headers:
-            self.headers.update(Headers(headers))
-            for name, value in self.headers.items():
-                check_header(name, value)
+            default_headers.update(_checked_headers(headers))
+        self._headers = default_headers
         self.timeout = Timeout.coerce(timeout)
         self.http2 = bool(http2)
         if self.http2 and transport is None:
@@ -230,6 +232,15 @@ class AsyncSession:
         self._log_debug = False
         self._debug_log = log
         self._url_cache: dict[str, URL] = {}
+
+    @property
+    def headers(self) -> Headers:
+        """The headers every request sends (a live ``Headers``: change it, or assign any mapping)."""
+        return self._headers
+
+    @headers.setter
+    def headers(self, value: HeadersInput) -> None:
+        self._headers = _checked_headers(value)
 
     # -- lifecycle --------------------------------------------------------------
     async def open(self) -> AsyncSession:
@@ -391,12 +402,14 @@ class AsyncSession:
         """Build the Request a call would send, with the session's defaults merged in."""
         if not isinstance(method, str) or not method:
             raise TypeError(f"method must be an HTTP method name like 'GET'; got {method!r}.")
-        full = self._resolve(url)
+        full = self._url_cache.get(url) if type(url) is str else None  # _resolve's cache, without its frame
+        if full is None:
+            full = self._resolve(url)
         if self.params:
             full = build_url(full, _without_keys(self.params, params) if params else self.params)
         if params:
             full = build_url(full, params)
-        merged = self.headers.copy()
+        merged = _copy_headers(self._headers)
         if headers:
             extra = headers if isinstance(headers, Headers) else Headers(headers)
             for name, value in extra.items():
@@ -704,6 +717,14 @@ def _transport_kind(name: str | None) -> str:
             "or 'aiohttp', or pass a Transport object."
         )
     return kind
+
+
+def _checked_headers(headers: HeadersInput) -> Headers:
+    """``headers`` as ``Headers``, every field checked (``check_header``)."""
+    checked = Headers(headers)
+    for name, value in checked.items():
+        check_header(name, value)
+    return checked
 
 
 def _cannot_stream(transport: Transport) -> CallNext:

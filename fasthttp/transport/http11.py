@@ -220,16 +220,16 @@ class HTTP11Transport:
         gate.release()
         if host_gate is not None:
             host_gate.release()
-        return Response(
+        return Response._received(
             conn.status,
-            headers=conn.raw_head,  # type: ignore[arg-type]  # a RawHead iterates as (name, value) fields
-            content=content,
-            reason=conn.reason,
-            http_version=conn.version,
-            url=url,
-            request=request,
-            elapsed=now - started,
-            default_encoding=self._encoding,
+            conn.raw_head,  # a RawHead iterates as (name, value) fields, decoded on first use
+            content,
+            conn.reason,
+            conn.version,
+            url,
+            request,
+            now - started,
+            self._encoding,
         )
 
     async def handle_stream(self, request: Request) -> StreamResponse:
