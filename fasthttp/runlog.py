@@ -53,6 +53,7 @@ __all__ = ["PROGRESS_MIN_ROUTES", "RunLog", "preview_body"]
 app_logger = logging.getLogger("fasthttp.app")
 
 PROGRESS_MIN_ROUTES = 50
+RESPONSE_LINE = "✔ %s %s %d %.2fms"  # method, URL (masked), status, milliseconds
 _BODY_PREVIEW = 300
 _PROGRESS_INTERVAL = 0.1
 
@@ -252,7 +253,7 @@ class RunLog:
             self.progress = _Progress(handler, self)
             self.progress.start()
         elif self.info:
-            self.batch = LineBatch.start()
+            self.batch = LineBatch.start(RESPONSE_LINE)
 
     def end(self, results: RunResults) -> None:
         """``Done in X.XXs`` and the summary (or what finished, after an interruption)."""
@@ -275,15 +276,16 @@ class RunLog:
             app_logger.setLevel(self._app_level)
 
     # -- one request ------------------------------------------------------------------------
-    def response(self, method: str, url: str, status: int, ms: float) -> None:
-        """One line per response: INFO below 400, ERROR for 4xx/5xx (the handler still runs)."""
+    def response(self, method: str, url: str, status: int, ms: float, at: float) -> None:
+        """One line per response: INFO below 400, ERROR for 4xx/5xx (the handler still runs).
+        ``at`` is when it arrived, as ``time.perf_counter()``."""
         self.finished += 1
         if status < 400:
             if self.info:  # logger.info() without its stack walk: this line runs per request
                 if self.batch is not None and not logger.disabled:
-                    self.batch.line(f"✔ {method} {url} {status} {ms:.2f}ms")
+                    self.batch.line((method, url, status, ms), at)
                 else:
-                    logger.handle(self.record("✔ %s %s %d %.2fms", (method, url, status, ms)))
+                    logger.handle(self.record(RESPONSE_LINE, (method, url, status, ms)))
         else:
             logger.error("✘ %s %s %d %.2fms", method, url, status, ms)
 

@@ -250,9 +250,10 @@ class Run:
             log.request_failed(method, url, exc, elapsed * 1000)
             record(index, url, None, elapsed, None, exc)
             return False
-        elapsed = _perf() - started
+        finished = _perf()
+        elapsed = finished - started
         status = response.status_code
-        log.response(method, url, status, elapsed * 1000)
+        log.response(method, url, status, elapsed * 1000, finished)
         handler_started = _perf() if self.debug else 0.0
         try:
             raise_for_status = route.raise_for_status

@@ -444,7 +444,9 @@ class AsyncSession:
 
         With ``stream=True`` the response is a ``StreamResponse`` returned at the first
         byte, its body unread: close it (``await resp.aclose()``), or use ``stream()``."""
-        handler = self._ensure_open()
+        handler = self._handler
+        if handler is None:
+            handler = self._ensure_open()  # raises: not open yet, or closed
         if stream:
             request.extensions[STREAM_EXTENSION] = True
         if request.extensions and request.extensions.get(STREAM_EXTENSION) and self._stream_handler is not None:

@@ -49,6 +49,19 @@ def test_template_renders_what_the_formatter_would(fmt: str, datefmt: str | None
         assert template.render(message, created) == expected  # again, from the per-ms cache
 
 
+@pytest.mark.parametrize(("fmt", "datefmt"), FORMATS)
+def test_a_batch_renders_what_the_formatter_would_line_by_line(fmt: str, datefmt: str | None) -> None:
+    """render_all over times that cross milliseconds and seconds, back and forth."""
+    formatter = logging.Formatter(fmt, datefmt)
+    template = LineTemplate.for_formatter(formatter)
+    assert template is not None
+    created = [t + step for t in TIMES for step in (0.0, 0.0004, 0.0011, 0.9995, 0.0004)]
+    args: list[tuple[object, ...]] = [("line", i, i / 7) for i in range(len(created))]
+    messages = ["%s %d %.2f%%" % a for a in args]  # noqa: UP031  # the batch takes %-formats
+    expected = [formatter.format(_record(m, c)) for m, c in zip(messages, created, strict=True)]
+    assert template.format_all("%s %d %.2f%%", args, created) == expected
+
+
 def test_template_of_a_converter_and_msec_format() -> None:
     formatter = logging.Formatter("%(asctime)s %(message)s")
     formatter.converter = time.gmtime
@@ -138,7 +151,7 @@ async def test_a_log_file_gets_every_line_in_order(server: LocalServer, tmp_path
     handler = logging.FileHandler(path)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     with only_handler(handler):
-        probe = LineBatch.start()
+        probe = LineBatch.start("%s")
         assert probe is not None
         probe.stop()
         results = await _app(server).arun()
@@ -165,7 +178,7 @@ async def test_a_rotating_file_handler_is_not_batched(server: LocalServer, tmp_p
     """A handler with its own emit (here: rollover) gets every record the usual way."""
     path = tmp_path / "rotating.log"
     with only_handler(logging.handlers.RotatingFileHandler(path, maxBytes=10_000_000)):
-        assert LineBatch.start() is None
+        assert LineBatch.start("%s") is None
         await _app(server).arun()
     text = path.read_text()
     assert text.count("✔ GET ") == 6 and text.count("✘ GET ") == 1
@@ -183,7 +196,7 @@ async def test_a_filtered_handler_sees_every_record(server: LocalServer, tmp_pat
     handler = logging.FileHandler(path)
     handler.addFilter(keep)
     with only_handler(handler):
-        assert LineBatch.start() is None
+        assert LineBatch.start("%s") is None
         await _app(server).arun()
     text = path.read_text()
     assert "/anything/3" not in text and text.count("✔ GET ") == 5
@@ -195,23 +208,48 @@ async def test_batched_lines_are_written_within_flush_after(tmp_path: Path) -> N
     record writes the batch before itself; MAX_PENDING lines are written at once."""
     path = tmp_path / "pass.log"
     with only_handler(logging.FileHandler(path)):
-        batch = LineBatch.start()
+        batch = LineBatch.start("%s")
         assert batch is not None
         try:
-            batch.line("✔ GET http://127.0.0.1/a 200 1.50ms")
+            batch.line(("✔ GET http://127.0.0.1/a 200 1.50ms",), time.perf_counter())
             assert path.read_text() == ""
             await asyncio.sleep(FLUSH_AFTER * 4)
             assert path.read_text() == "✔ GET http://127.0.0.1/a 200 1.50ms\n"
-            batch.line("✔ GET http://127.0.0.1/b 200 2.00ms")
+            batch.line(("✔ GET http://127.0.0.1/b 200 2.00ms",), time.perf_counter())
             logger.warning("in between")
             assert path.read_text().splitlines()[1:] == [
                 "✔ GET http://127.0.0.1/b 200 2.00ms", "in between",
             ]
             for i in range(MAX_PENDING + 1):
-                batch.line(f"line {i}")
+                batch.line((f"line {i}",), time.perf_counter())
             written = path.read_text().splitlines()
             assert written[-1] == f"line {MAX_PENDING - 1}"  # the MAX_PENDING-th waiting line
             assert len(written) == 3 + MAX_PENDING  # a, b, "in between", then the full batch
         finally:
             batch.stop()
         assert path.read_text().splitlines()[-1] == f"line {MAX_PENDING}"
+
+
+async def test_a_batched_line_carries_the_time_it_was_logged(tmp_path: Path) -> None:
+    """The time of a line is when line() was called (converted from perf_counter), not
+    when the batch was written."""
+    path = tmp_path / "time.log"
+    handler = logging.FileHandler(path)
+    handler.setFormatter(logging.Formatter("%(asctime)s|%(message)s", "%H:%M:%S"))
+    with only_handler(handler):
+        batch = LineBatch.start("%s %d")
+        assert batch is not None
+        try:
+            early = time.time()
+            batch.line(("early", 1), time.perf_counter())
+            await asyncio.sleep(1.1)  # the next line is logged in a later second
+            late = time.time()
+            batch.line(("late", 2), time.perf_counter())
+        finally:
+            batch.stop()
+    lines = path.read_text().splitlines()
+    stamp = [line.split("|")[0] for line in lines]
+    assert [line.split("|")[1] for line in lines] == ["early 1", "late 2"]
+    assert stamp[0] in {time.strftime("%H:%M:%S", time.localtime(early + d)) for d in (0, 0.05)}
+    assert stamp[1] in {time.strftime("%H:%M:%S", time.localtime(late + d)) for d in (0, 0.05)}
+    assert stamp[0] != stamp[1]
