@@ -19,7 +19,8 @@ the lines of a run, so the text around the message is folded into the message's
 %-format once per millisecond and each line is one ``%``; the ``asctime`` text
 (localtime + strftime, half the cost of a stdlib format) is made once per second.
 A format the probe cannot prove equivalent (a field that changes with time other
-than ``asctime``, a width or precision on the message) uses the formatter itself. This is hand-written: no logging library batches stdlib handlers.
+than ``asctime``, a width or precision on the message) uses the formatter itself.
+This is hand-written: no logging library batches stdlib handlers.
 """
 
 from __future__ import annotations
