@@ -185,7 +185,7 @@ _MAIN_INTRO = (
     "Results of `--suite app` (the declarative app, PyPI's fasthttp-client, middleware cost): "
     "[`bench/RESULTS-app.md`](RESULTS-app.md).",
     "",
-    "## Targets (issue 2, item 11)",
+    "## Targets (issue 2, item 11; issue 9)",
 )
 _APP_INTRO = (
     "The declarative app (issue 4), PyPI's `fasthttp-client` and the cost of middleware (issue 5); "

@@ -1,4 +1,5 @@
-"""The issue's targets for fasthttp (issue 2, item 11), checked against a run's cells."""
+"""The issues' targets for fasthttp, checked against a run's cells: issue 2 item 11 and issue 9
+(the main suite), issues 4 and 5 (``--suite app``)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,16 @@ _RATE_TARGETS: tuple[tuple[str, str, float], ...] = (
     ("big", "aiohttp", 0.9),
 )
 _RSS_LIMIT = 1.2  # peak RSS at most this times aiohttp's, on every workload
+
+# Issue 9 (the HTTP/1.1 transport): (workload, subject, baseline, minimum ratio of rates).
+_TRANSPORT_TARGETS: tuple[tuple[str, str, str, float], ...] = (
+    ("conc", SUBJECT, "aiohttp", 4.0),
+    ("conc", SUBJECT, "pyreqwest", 1.0),
+    ("conc", "fasthttp-uvloop", "pyreqwest-uvloop", 1.0),
+    ("seq", SUBJECT, "aiohttp", 1.3),
+    ("big", SUBJECT, "aiohttp", 1.0),
+    ("stream", SUBJECT, "aiohttp", 1.0),
+)
 
 
 @dataclass(frozen=True)
@@ -52,27 +63,39 @@ def _missing(cells: Mapping[tuple[str, str], Cell], *keys: tuple[str, str]) -> s
     return None
 
 
+def _rate_check(
+    cells: Mapping[tuple[str, str], Cell], workload: str, name: str, baseline: str, minimum: float, issue: str = ""
+) -> TargetCheck:
+    """``name``'s rate on ``workload`` must be at least ``minimum`` times ``baseline``'s."""
+    target = f"{workload}: {name} ≥ {minimum:g}× {baseline}{issue}"
+    why = _missing(cells, (workload, name), (workload, baseline))
+    if why is not None:
+        return TargetCheck(target, why, None)
+    subject, base = cells[(workload, name)], cells[(workload, baseline)]
+    value = ratio(subject.rate, base.rate)
+    paired = paired_ratio(subject, base)
+    assert value is not None
+    measured = f"{value:.2f}× (paired per round: {paired:.2f}×)" if paired else f"{value:.2f}×"
+    cpu_ratio = ratio(base.cpu_us_per_req, subject.cpu_us_per_req)
+    if cpu_ratio is not None:
+        measured += (
+            f"; CPU/req {subject.cpu_us_per_req:,.1f} vs {base.cpu_us_per_req:,.1f} µs"
+            f", {cpu_ratio:.2f}× as efficient"
+        )
+    return TargetCheck(target, measured, value >= minimum, _noise_note(value, minimum))
+
+
 def _rate_checks(cells: Mapping[tuple[str, str], Cell]) -> list[TargetCheck]:
-    checks = []
-    for workload, baseline, minimum in _RATE_TARGETS:
-        target = f"{workload}: {SUBJECT} ≥ {minimum:g}× {baseline}"
-        why = _missing(cells, (workload, SUBJECT), (workload, baseline))
-        if why is not None:
-            checks.append(TargetCheck(target, why, None))
-            continue
-        subject, base = cells[(workload, SUBJECT)], cells[(workload, baseline)]
-        value = ratio(subject.rate, base.rate)
-        paired = paired_ratio(subject, base)
-        assert value is not None
-        measured = f"{value:.2f}× (paired per round: {paired:.2f}×)" if paired else f"{value:.2f}×"
-        cpu_ratio = ratio(base.cpu_us_per_req, subject.cpu_us_per_req)
-        if cpu_ratio is not None:
-            measured += (
-                f"; CPU/req {subject.cpu_us_per_req:,.0f} vs {base.cpu_us_per_req:,.0f} µs"
-                f", {cpu_ratio:.2f}× as efficient"
-            )
-        checks.append(TargetCheck(target, measured, value >= minimum, _noise_note(value, minimum)))
-    return checks
+    return [_rate_check(cells, workload, SUBJECT, baseline, minimum) for workload, baseline, minimum in _RATE_TARGETS]
+
+
+def _transport_checks(cells: Mapping[tuple[str, str], Cell]) -> list[TargetCheck]:
+    """Issue 9's rate targets, for the workloads that ran (a run without pyreqwest skips its rows)."""
+    return [
+        _rate_check(cells, workload, name, baseline, minimum, " (issue 9)")
+        for workload, name, baseline, minimum in _TRANSPORT_TARGETS
+        if (workload, baseline) in cells or baseline == "aiohttp"
+    ]
 
 
 def _rss_checks(cells: Mapping[tuple[str, str], Cell]) -> list[TargetCheck]:
@@ -112,7 +135,7 @@ def _import_check(imports: Sequence[ImportTime]) -> TargetCheck:
 
 def check_targets(cells: Mapping[tuple[str, str], Cell], imports: Sequence[ImportTime]) -> list[TargetCheck]:
     """Every target of the issue, in the issue's order."""
-    return [*_rate_checks(cells), *_rss_checks(cells), _import_check(imports)]
+    return [*_rate_checks(cells), *_rss_checks(cells), _import_check(imports), *_transport_checks(cells)]
 
 
 # ``--suite app`` (issues 4 and 5): the clients its targets compare.

@@ -385,6 +385,21 @@ async def test_session_headers_and_cookies_can_change_after_construction(server:
     assert third.header("x-replaced") == "4" and third.header("x-later") is None and third.header("cookie") is None
 
 
+async def test_assigned_session_headers_become_checked_headers(server: LocalServer) -> None:
+    """Assigning a plain dict to session.headers gives case-insensitive Headers (a later
+    per-call header of another case replaces it), and a value that could inject a header is
+    refused at the assignment, as headers= is."""
+    async with AsyncSession(base_url=server.url) as session:
+        session.headers = {"X-Token": "a"}  # type: ignore[assignment]  # httpx accepts a plain dict here
+        assert isinstance(session.headers, fasthttp.Headers) and session.headers["x-token"] == "a"
+        await session.get("/get", headers={"x-TOKEN": "b"})
+        with pytest.raises(fasthttp.InvalidHeader, match="X-Evil"):
+            session.headers = {"X-Evil": "1\r\nHost: elsewhere"}  # type: ignore[assignment]
+        assert session.headers["x-token"] == "a"  # the refused assignment changed nothing
+    (only,) = server.requests
+    assert only.header("x-token") == "b"
+
+
 # -- base_url --------------------------------------------------------------------------------------------
 async def test_base_url_aiohttp_style_with_trailing_slash(shared_server: LocalServer) -> None:
     """aiohttp-style base_url ending in "/" (positional, as ClientSession takes it) joins like httpx's."""
