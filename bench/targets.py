@@ -215,7 +215,7 @@ def check_app_targets(cells: Mapping[tuple[str, str], Cell]) -> list[TargetCheck
         note = f"RSS before the first 10,000-route run: {min(known):.1f}–{max(known):.1f} MiB" if known else ""
         checks.append(
             TargetCheck(
-                f"app: peak RSS of the {_APP} process (no target)", f"{app.peak_rss_mib:.1f} MiB{versus}", None, note
+                f"app: peak RSS of the {_APP} process", f"{app.peak_rss_mib:.1f} MiB{versus}", None, note, info=True
             )
         )
     checks.append(

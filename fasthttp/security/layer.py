@@ -3,7 +3,7 @@
 For every attempt (each retry and each redirect hop passes here again):
 1. the origin's circuit breaker admits the request or raises ``CircuitOpenError``;
 2. the request is signed (RFC 9421 HMAC) when ``should_sign`` says so, last,
-   so the signature covers the final bytes;
+   so the signature covers the final bytes (a refused request is not signed);
 3. the transport sends it; the outcome (success, failure, neutral) is recorded.
 
 SSRF is not checked here but at connect time, in the transports (``SSRFGuard``),
@@ -67,18 +67,23 @@ class SecurityLayer:
         breakers = self.breakers
         for_url = breakers.for_url if breakers is not None else None
 
-        async def secured(request: Request) -> Response:
-            if (
-                signer is not None
-                and request.extensions.get(SIGN_EXTENSION, True)
-                and should_sign(request.url, sign_hosts, key_was_generated)
+        def sign(request: Request) -> None:
+            assert signer is not None
+            if request.extensions.get(SIGN_EXTENSION, True) and should_sign(
+                request.url, sign_hosts, key_was_generated
             ):
                 signer.sign(request)
+
+        async def secured(request: Request) -> Response:
             if for_url is None:
+                if signer is not None:
+                    sign(request)
                 return await send(request)
             breaker = for_url(request.url)
-            ticket = breaker.before_request()
+            ticket = breaker.before_request()  # a refused request is never signed
             try:
+                if signer is not None:
+                    sign(request)  # last, so the signature covers the bytes sent
                 response = await send(request)
             except BaseException as exc:
                 breaker.record(ticket, classify_outcome(exc, None))
