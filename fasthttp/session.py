@@ -5,8 +5,9 @@ Pipeline for one request (see DESIGN.md)::
     build_request()  merge session defaults and per-call options, encode the body
     send()           follow redirects; for every hop:
       cookies          add the jar's cookies, store Set-Cookie afterwards
-      middleware       the chain composed once at open()
-      transport        aiohttp (HTTP/1.1) or httpx2 (HTTP/2)
+      middleware       the chain composed once at open() (one ending in handle, one in handle_stream)
+      security layer   circuit breaker, then signing (SecurityLayer.bind)
+      transport        our HTTP/1.1 (http11, the default), aiohttp, or httpx2 (HTTP/2)
 
 The verbs (``get()``, ``post()``, ..., ``request()``) keep the seed's contract:
 they return a Response, or None on an error or a 4xx/5xx status, logging one
