@@ -84,6 +84,21 @@ class Response:
         elapsed: float = 0.0,
         default_encoding: str = "utf-8",
     ) -> None:
+        url = url if url is not None else (request.url if request is not None else None)
+        self._fill(status_code, headers, content, reason, http_version, url, request, elapsed, default_encoding)
+
+    @classmethod
+    def _received(cls, status_code: int, headers: Any, content: bytes, reason: str | None, http_version: str, url: URL,
+                  request: Request, elapsed: float, default_encoding: str) -> Response:  # fmt: skip
+        """A response a transport read, from parts it has already checked: ``__init__`` without the
+        keyword matching and defaults, which cost more than the rest of it (every request makes one)."""
+        self = object.__new__(cls)
+        self._fill(status_code, headers, content, reason, http_version, url, request, elapsed, default_encoding)
+        return self
+
+    def _fill(self, status_code: int, headers: Any, content: bytes, reason: str | None, http_version: str,
+              url: URL | None, request: Request | None, elapsed: float, default_encoding: str) -> None:  # fmt: skip
+        """Every field, positionally: the one place that sets them (``__init__`` and ``_received``)."""
         self.status_code = status_code
         self.reason = reason if reason is not None else reason_phrase(status_code)
         self.http_version = http_version
@@ -93,34 +108,12 @@ class Response:
         self._content = content
         self._text: str | None = None
         self._cookies: dict[str, str] | None = None
-        self.url = url if url is not None else (request.url if request is not None else None)
+        self.url = url
         self.request = request
         self._elapsed: float | datetime.timedelta = elapsed
         self.history: list[Response] = []
         self.default_encoding = default_encoding
         self.extensions: dict[str, Any] = {}
-
-    @classmethod
-    def _received(cls, status_code: int, headers: Any, content: bytes, reason: str | None, http_version: str, url: URL,
-                  request: Request, elapsed: float, default_encoding: str) -> Response:  # fmt: skip
-        """A response a transport read, from parts it has already checked: ``__init__`` without the
-        keyword matching and defaults, which cost more than the rest of it (every request makes one)."""
-        self = object.__new__(cls)
-        self.status_code = status_code
-        self.reason = reason if reason is not None else reason_phrase(status_code)
-        self.http_version = http_version
-        self._raw_headers = headers
-        self._headers = None
-        self._content = content
-        self._text = None
-        self._cookies = None
-        self.url = url
-        self.request = request
-        self._elapsed = elapsed
-        self.history = []
-        self.default_encoding = default_encoding
-        self.extensions = {}
-        return self
 
     @property
     def elapsed(self) -> datetime.timedelta:
